@@ -1,0 +1,320 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
+)
+
+// Config is what an agent needs to start.
+type Config struct {
+	ServerURL string // control plane base URL, e.g. http://127.0.0.1:8440
+	NodeID    string
+	Token     string // the node's credential; never logged
+	Dir       string // the node's own directory
+	Logger    *slog.Logger
+	// Heartbeat is the report interval (default 2s).
+	Heartbeat time.Duration
+	// Locator finds the Spark runtime when the plan names no SparkHome.
+	Locator *spark.Locator
+}
+
+// Agent converges one node on its plan.
+type Agent struct {
+	cfg    Config
+	http   *http.Client
+	log    *slog.Logger
+	dirs   spark.NodeDirs
+	master *masterWatch
+
+	mu      sync.Mutex
+	plan    hearth.Plan
+	daemons map[string]*daemon
+	err     string
+}
+
+// ErrRejected means the control plane does not accept this node's
+// credential: the node was replaced or its cluster is gone. The agent exits.
+var ErrRejected = errors.New("control plane rejected the node credential")
+
+// New returns an agent for cfg.
+func New(cfg Config) *Agent {
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Agent{
+		cfg:  cfg,
+		http: &http.Client{Timeout: 60 * time.Second},
+		log:  cfg.Logger.With("node", cfg.NodeID),
+		dirs: spark.NodeDirs{
+			Conf:  filepath.Join(cfg.Dir, "conf"),
+			Logs:  filepath.Join(cfg.Dir, "logs"),
+			Work:  filepath.Join(cfg.Dir, "work"),
+			Local: filepath.Join(cfg.Dir, "tmp"),
+		},
+		daemons: map[string]*daemon{},
+	}
+}
+
+// Run registers and converges until the plan says stop (nil) or ctx is
+// cancelled (ctx.Err()); either way every daemon is stopped first.
+func (a *Agent) Run(ctx context.Context) error {
+	for _, d := range []string{a.dirs.Conf, a.dirs.Logs, a.dirs.Work, a.dirs.Local, filepath.Join(a.cfg.Dir, "run")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	host, _ := os.Hostname()
+	var plan hearth.Plan
+	err := a.retry(ctx, func() error {
+		return a.call(ctx, http.MethodPost, "/agent/v1/register", hearth.Registration{NodeId: a.cfg.NodeID, Pid: os.Getpid(), Hostname: host}, &plan)
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("registered", "plan", plan.Version)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	plans := make(chan hearth.Plan, 1)
+	plans <- plan
+	pollErr := make(chan error, 1)
+	go func() { pollErr <- a.pollPlans(ctx, plan.Version, plans) }()
+
+	tick := time.NewTicker(a.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.stopAll()
+			return ctx.Err()
+		case err := <-pollErr:
+			a.stopAll()
+			return err
+		case p := <-plans:
+			if p.Stop {
+				a.log.Info("plan says stop", "plan", p.Version)
+				a.stopAll()
+				a.report(context.Background(), true)
+				return nil
+			}
+			a.converge(p)
+			a.report(ctx, false)
+		case <-tick.C:
+			a.report(ctx, false)
+		}
+	}
+}
+
+// pollPlans long-polls the control plane for plans newer than after.
+func (a *Agent) pollPlans(ctx context.Context, after int64, out chan<- hearth.Plan) error {
+	for {
+		var p hearth.Plan
+		err := a.retry(ctx, func() error {
+			return a.call(ctx, http.MethodGet, "/agent/v1/plan?after="+strconv.FormatInt(after, 10), nil, &p)
+		})
+		if err != nil {
+			return err
+		}
+		if p.Version > after {
+			after = p.Version
+			select {
+			case out <- p:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// retry calls fn until it succeeds, the control plane rejects the node, or
+// ctx ends. A control plane that is down (restarting) is waited for.
+func (a *Agent) retry(ctx context.Context, fn func() error) error {
+	delay := 200 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || errors.Is(err, ErrRejected) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.log.Debug("control plane call", "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
+}
+
+func (a *Agent) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	u, err := url.JoinPath(a.cfg.ServerURL, "/")
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u[:len(u)-1]+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.cfg.Token)
+	req.Header.Set("X-Hearth-Node", a.cfg.NodeID)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return ErrRejected
+	case resp.StatusCode >= 300:
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+	case out != nil && resp.StatusCode != http.StatusNoContent:
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+// report sends the node's observed state; failures are left to the next
+// heartbeat.
+func (a *Agent) report(ctx context.Context, stopped bool) {
+	r := hearth.Report{Observed: a.observe(), Stopped: stopped}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.call(ctx, http.MethodPost, "/agent/v1/report", r, nil); err != nil {
+		a.log.Debug("report", "err", err)
+	}
+}
+
+func (a *Agent) observe() hearth.Observed {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o := hearth.Observed{AgentPID: os.Getpid(), PlanVersion: a.plan.Version, Error: a.err, Converged: a.plan.Version > 0}
+	for _, name := range []string{"master", "worker"} {
+		d := a.daemons[name]
+		if d == nil {
+			continue
+		}
+		st := d.status()
+		o.Daemons = append(o.Daemons, st)
+		o.Converged = o.Converged && st.Running
+		if d.crashLooping() {
+			o.Error = fmt.Sprintf("spark %s keeps exiting (%d restarts, last: %s); tail of %s:\n%s", name, st.Restarts, st.LastExit, st.Log, tail(st.Log, 2048))
+		}
+	}
+	if a.master != nil {
+		o.Master = a.master.last()
+		o.Converged = o.Converged && o.Master != nil && o.Master.Status == "ALIVE"
+	}
+	return o
+}
+
+// converge makes the node's daemons match plan p.
+func (a *Agent) converge(p hearth.Plan) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.plan = p
+	dist, err := a.distribution(p)
+	if err != nil {
+		a.err = err.Error()
+		a.log.Error("spark runtime", "err", err)
+		return
+	}
+	a.err = ""
+	want := map[string]spark.Command{}
+	if m := p.Master; m != nil {
+		want["master"] = dist.MasterCommand(p.Host, m.Port, m.WebUIPort, a.dirs)
+		if a.master == nil {
+			a.master = newMasterWatch(fmt.Sprintf("http://%s:%d/json/", p.Host, m.WebUIPort), a.log)
+			go a.master.run()
+		}
+	}
+	if w := p.Worker; w != nil {
+		want["worker"] = dist.WorkerCommand(w.MasterURL, p.Host, w.Port, w.WebUIPort, w.Cores, w.MemoryMB, a.dirs)
+	}
+	for name, d := range a.daemons {
+		if cmd, ok := want[name]; !ok || !d.same(cmd) {
+			d.stop()
+			delete(a.daemons, name)
+		}
+	}
+	for _, name := range []string{"master", "worker"} { // master first: workers join it
+		cmd, ok := want[name]
+		if !ok || a.daemons[name] != nil {
+			continue
+		}
+		d := newDaemon(name, cmd, a.cfg.Dir, a.cfg.NodeID, a.log)
+		a.daemons[name] = d
+		go d.supervise()
+	}
+}
+
+func (a *Agent) distribution(p hearth.Plan) (spark.Distribution, error) {
+	if p.SparkHome != "" {
+		v, err := spark.VersionOf(p.SparkHome)
+		if err == nil && v == p.SparkVersion {
+			return spark.Distribution{Home: p.SparkHome, Version: v, Source: "spark-home"}, nil
+		}
+	}
+	if a.cfg.Locator == nil {
+		return spark.Distribution{}, fmt.Errorf("spark %s: no runtime at %q and no locator configured", p.SparkVersion, p.SparkHome)
+	}
+	return a.cfg.Locator.Locate(context.Background(), p.SparkVersion)
+}
+
+// stopAll stops every daemon and waits for them to exit.
+func (a *Agent) stopAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, d := range a.daemons {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.stop() }()
+	}
+	wg.Wait()
+	if a.master != nil {
+		a.master.close()
+	}
+}
+
+// tail returns up to n bytes from the end of the file at path.
+func tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}

@@ -1,0 +1,259 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
+)
+
+// Supervision tuning.
+const (
+	stopGrace      = 10 * time.Second // SIGTERM to SIGKILL
+	maxBackoff     = 30 * time.Second
+	healthyUptime  = 60 * time.Second // a run this long resets the backoff
+	crashLoopAfter = 5                // consecutive quick exits that mean "failed"
+)
+
+// daemon supervises one Spark JVM: it starts it in its own process group
+// (so executors and drivers it forks stop with it), restarts it with
+// exponential backoff when it exits, and re-adopts a JVM a previous run of
+// the agent left running.
+type daemon struct {
+	name    string
+	cmd     spark.Command
+	nodeID  string
+	logPath string
+	pidPath string
+	log     *slog.Logger
+
+	mu          sync.Mutex
+	pid         int
+	running     bool
+	restarts    int
+	consecutive int
+	lastExit    string
+
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	done     chan struct{}
+}
+
+func newDaemon(name string, cmd spark.Command, dir, nodeID string, log *slog.Logger) *daemon {
+	return &daemon{
+		name: name, cmd: cmd, nodeID: nodeID,
+		logPath: filepath.Join(dir, "logs", "spark-"+name+".out"),
+		pidPath: filepath.Join(dir, "run", name+".pid"),
+		log:     log.With("daemon", name),
+		stopCh:  make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+}
+
+func (d *daemon) same(cmd spark.Command) bool {
+	return slices.Equal(d.cmd.Args, cmd.Args) && slices.Equal(d.cmd.Env, cmd.Env)
+}
+
+func (d *daemon) status() hearth.DaemonStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return hearth.DaemonStatus{Name: d.name, PID: d.pid, Running: d.running, Restarts: d.restarts, LastExit: d.lastExit, Log: d.logPath}
+}
+
+func (d *daemon) crashLooping() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.running && d.consecutive >= crashLoopAfter
+}
+
+// stop stops the daemon and waits until its process group is gone.
+func (d *daemon) stop() {
+	d.stopOnce.Do(func() { close(d.stopCh) })
+	<-d.done
+}
+
+func (d *daemon) supervise() {
+	defer close(d.done)
+	if pid := d.adoptable(); pid > 0 {
+		d.log.Info("re-adopted running daemon", "pid", pid)
+		d.setRunning(pid, true)
+		if d.watchAdopted(pid) {
+			return
+		}
+	}
+	backoff := time.Second
+	for {
+		started := time.Now()
+		exited, pid, err := d.start()
+		if err != nil {
+			d.exited(err.Error(), false)
+		} else {
+			select {
+			case <-d.stopCh:
+				terminateGroup(pid, exited)
+				os.Remove(d.pidPath)
+				d.setRunning(0, false)
+				return
+			case err := <-exited:
+				healthy := time.Since(started) > healthyUptime
+				d.exited(exitText(err), healthy)
+				if healthy {
+					backoff = time.Second
+				}
+			}
+		}
+		d.log.Warn("daemon exited; restarting", "in", backoff)
+		select {
+		case <-time.After(backoff):
+			backoff = min(backoff*2, maxBackoff)
+		case <-d.stopCh:
+			os.Remove(d.pidPath)
+			return
+		}
+	}
+}
+
+// start launches the JVM; exited receives its Wait result.
+func (d *daemon) start() (exited chan error, pid int, err error) {
+	out, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer out.Close()
+	cmd := exec.Command(d.cmd.Args[0], d.cmd.Args[1:]...)
+	cmd.Env = append(append(os.Environ(), d.cmd.Env...), "HEARTH_NODE_ID="+d.nodeID, "HEARTH_DAEMON="+d.name)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, 0, fmt.Errorf("start %s: %w", d.name, err)
+	}
+	pid = cmd.Process.Pid
+	os.WriteFile(d.pidPath, []byte(strconv.Itoa(pid)), 0o644)
+	d.setRunning(pid, true)
+	exited = make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	d.log.Info("started", "pid", pid)
+	return exited, pid, nil
+}
+
+func (d *daemon) setRunning(pid int, running bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pid, d.running = pid, running
+}
+
+func (d *daemon) exited(why string, healthy bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.running = false
+	d.restarts++
+	d.lastExit = why
+	if healthy {
+		d.consecutive = 0
+	}
+	d.consecutive++
+}
+
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ProcessState.String()
+	}
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// adoptable returns the pid of a JVM this node's agent started before it
+// was restarted, if that process is still alive and really is ours.
+func (d *daemon) adoptable() int {
+	b, err := os.ReadFile(d.pidPath)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return 0
+	}
+	if !bytes.Contains(env, []byte("\x00HEARTH_NODE_ID="+d.nodeID+"\x00")) || !bytes.Contains(env, []byte("HEARTH_DAEMON="+d.name+"\x00")) {
+		return 0
+	}
+	return pid
+}
+
+// watchAdopted polls an adopted process (not our child, so it cannot be
+// waited on). It returns true if the daemon was asked to stop.
+func (d *daemon) watchAdopted(pid int) bool {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopCh:
+			terminateGroup(pid, nil)
+			os.Remove(d.pidPath)
+			d.setRunning(0, false)
+			return true
+		case <-t.C:
+			if !alive(pid) {
+				d.exited("adopted process exited", true)
+				return false
+			}
+		}
+	}
+}
+
+// terminateGroup sends SIGTERM to the process group pgid, then SIGKILL
+// after stopGrace, and returns once the group leader has exited. exited,
+// when not nil, receives the leader's Wait result.
+func terminateGroup(pgid int, exited chan error) {
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	deadline := time.After(stopGrace)
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-exited:
+			exited = nil
+			syscall.Kill(-pgid, syscall.SIGKILL) // children that ignored SIGTERM
+			return
+		case <-deadline:
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			if exited != nil {
+				<-exited
+			}
+			return
+		case <-poll.C:
+			if exited == nil && !alive(pgid) {
+				syscall.Kill(-pgid, syscall.SIGKILL)
+				return
+			}
+		}
+	}
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && len(b) > i+2 && b[i+2] != 'Z'
+}

@@ -1,0 +1,7 @@
+// Package agent is the only part of Hearth that touches a node. It registers
+// with the control plane using the node's credential, long-polls the node's
+// plan, converges on it (starting the Spark master or worker with
+// bin/spark-class, in the foreground, supervised with restart backoff),
+// and reports what it observes as a heartbeat. The agent always dials out,
+// so nodes behind NAT work; stopping it stops every process it started.
+package agent

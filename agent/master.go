@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+)
+
+// masterWatch polls the Spark master's /json endpoint, the master's own
+// account of its state and registered workers.
+type masterWatch struct {
+	url  string
+	log  *slog.Logger
+	http *http.Client
+
+	mu     sync.Mutex
+	status *hearth.MasterStatus
+
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newMasterWatch(url string, log *slog.Logger) *masterWatch {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &masterWatch{url: url, log: log, http: &http.Client{Timeout: 5 * time.Second}, ctx: ctx, cancel: cancel}
+}
+
+func (m *masterWatch) close() { m.cancel() }
+
+func (m *masterWatch) last() *hearth.MasterStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+func (m *masterWatch) run() {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		st, err := m.fetch()
+		if err != nil {
+			st = nil
+		}
+		m.mu.Lock()
+		m.status = st
+		m.mu.Unlock()
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// masterJSON is the subset of the master's /json document Hearth reads.
+type masterJSON struct {
+	URL          string `json:"url"`
+	Status       string `json:"status"`
+	AliveWorkers int    `json:"aliveworkers"`
+	Workers      []struct {
+		ID           string `json:"id"`
+		Host         string `json:"host"`
+		Port         int    `json:"port"`
+		WebUIAddress string `json:"webuiaddress"`
+		Cores        int    `json:"cores"`
+		Memory       int    `json:"memory"`
+		State        string `json:"state"`
+	} `json:"workers"`
+	ActiveApps []json.RawMessage `json:"activeapps"`
+}
+
+func (m *masterWatch) fetch() (*hearth.MasterStatus, error) {
+	req, err := http.NewRequestWithContext(m.ctx, http.MethodGet, m.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := m.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var j masterJSON
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+		return nil, err
+	}
+	st := &hearth.MasterStatus{URL: j.URL, Status: j.Status, AliveWorkers: j.AliveWorkers, ActiveApps: len(j.ActiveApps), Workers: []hearth.SparkWorker{}}
+	for _, w := range j.Workers {
+		st.Workers = append(st.Workers, hearth.SparkWorker{Id: w.ID, Host: w.Host, Port: w.Port, WebUI: w.WebUIAddress, Cores: w.Cores, MemoryMB: w.Memory, State: w.State})
+	}
+	return st, nil
+}

@@ -1,0 +1,268 @@
+// Package api serves Hearth's native JSON API (/api/v1/..., used by the CLI)
+// and the agent endpoints (/agent/v1/..., used by node agents). Every route
+// is in one table with the credential it requires, so no route can be added
+// without deciding who may call it.
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/control"
+)
+
+// Auth is the credential a route requires.
+type Auth int
+
+const (
+	// AuthAdmin: the admin token (Authorization: Bearer ...).
+	AuthAdmin Auth = iota
+	// AuthNode: a node's agent credential plus X-Hearth-Node.
+	AuthNode
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Pattern string
+	Auth    Auth
+	handle  func(w http.ResponseWriter, r *http.Request, node *hearth.Node) error
+}
+
+// Server serves the routes.
+type Server struct {
+	cp        *control.Server
+	adminHash [32]byte
+	log       *slog.Logger
+	routes    []Route
+}
+
+// New returns the API for control plane cp, accepting adminToken.
+func New(cp *control.Server, adminToken string, log *slog.Logger) *Server {
+	s := &Server{cp: cp, adminHash: sha256.Sum256([]byte(adminToken)), log: log}
+	s.routes = []Route{
+		{"POST", "/api/v1/clusters", AuthAdmin, s.createCluster},
+		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
+		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
+		{"POST", "/api/v1/clusters/terminate", AuthAdmin, s.terminateClusters},
+		{"POST", "/agent/v1/register", AuthNode, s.register},
+		{"GET", "/agent/v1/plan", AuthNode, s.plan},
+		{"POST", "/agent/v1/report", AuthNode, s.report},
+	}
+	return s
+}
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route { return s.routes }
+
+// Handler returns the HTTP handler for every route; anything else is 404.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("%w: no route %s %s", hearth.ErrNotFound, r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var node *hearth.Node
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch rt.Auth {
+		case AuthAdmin:
+			sum := sha256.Sum256([]byte(token))
+			if token == "" || subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) != 1 {
+				writeError(w, fmt.Errorf("%w: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized))
+				return
+			}
+		case AuthNode:
+			var err error
+			if node, err = s.cp.AuthenticateNode(r.Context(), r.Header.Get("X-Hearth-Node"), token); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
+		if err := rt.handle(w, r, node); err != nil {
+			if !errors.Is(err, hearth.ErrInvalid) && !errors.Is(err, hearth.ErrNotFound) && !errors.Is(err, hearth.ErrConflict) {
+				s.log.Error("request", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeError(w, err)
+		}
+	})
+}
+
+// ErrorBody is the JSON of every error response, in AWS's shape.
+type ErrorBody struct {
+	Type    string `json:"__type"`
+	Message string `json:"message"`
+}
+
+// Status and type for each error kind.
+func errorKind(err error) (int, string) {
+	switch {
+	case errors.Is(err, hearth.ErrInvalid):
+		return http.StatusBadRequest, "InvalidRequestException"
+	case errors.Is(err, hearth.ErrUnauthorized):
+		return http.StatusUnauthorized, "UnrecognizedClientException"
+	case errors.Is(err, hearth.ErrNotFound):
+		return http.StatusNotFound, "ResourceNotFoundException"
+	case errors.Is(err, hearth.ErrConflict):
+		return http.StatusConflict, "ValidationException"
+	case errors.Is(err, hearth.ErrUnavailable):
+		return http.StatusServiceUnavailable, "ServiceUnavailableException"
+	}
+	return http.StatusInternalServerError, "InternalServerError"
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	status, typ := errorKind(err)
+	msg := err.Error()
+	for _, sentinel := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict, hearth.ErrUnauthorized, hearth.ErrUnavailable} {
+		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+	}
+	writeJSON(w, status, ErrorBody{Type: typ, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// decode reads a JSON body strictly: unknown members are an error naming them.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: request body: %v", hearth.ErrInvalid, err)
+	}
+	return nil
+}
+
+// CreateClusterResult is the reply to a create.
+type CreateClusterResult struct {
+	ClusterId  string `json:"ClusterId"`
+	ClusterArn string `json:"ClusterArn"`
+}
+
+func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	var spec hearth.ClusterSpec
+	if err := decode(r, &spec); err != nil {
+		return err
+	}
+	c, err := s.cp.CreateCluster(r.Context(), spec)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, CreateClusterResult{ClusterId: c.Id, ClusterArn: c.ClusterArn})
+	return nil
+}
+
+// ListClustersResult is the reply to a list.
+type ListClustersResult struct {
+	Clusters []*hearth.Cluster `json:"Clusters"`
+}
+
+func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	var states []hearth.ClusterState
+	for _, v := range r.URL.Query()["state"] {
+		st := hearth.ClusterState(strings.ToUpper(v))
+		if !validState(st) {
+			return hearth.Invalid("state", v, fmt.Sprintf("unknown cluster state; one of %v", hearth.AllClusterStates))
+		}
+		states = append(states, st)
+	}
+	cs, err := s.cp.ListClusters(r.Context(), states...)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []*hearth.Cluster{}
+	}
+	writeJSON(w, http.StatusOK, ListClustersResult{Clusters: cs})
+	return nil
+}
+
+func validState(st hearth.ClusterState) bool {
+	for _, s := range hearth.AllClusterStates {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) describeCluster(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	v, err := s.cp.DescribeCluster(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// TerminateRequest names the clusters to terminate.
+type TerminateRequest struct {
+	ClusterIds []string `json:"ClusterIds"`
+}
+
+func (s *Server) terminateClusters(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	var req TerminateRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.cp.TerminateClusters(r.Context(), req.ClusterIds); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request, node *hearth.Node) error {
+	var reg hearth.Registration
+	if err := decode(r, &reg); err != nil {
+		return err
+	}
+	p, err := s.cp.RegisterAgent(r.Context(), node, reg)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) plan(w http.ResponseWriter, r *http.Request, node *hearth.Node) error {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	p, err := s.cp.NextPlan(r.Context(), node, after)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request, node *hearth.Node) error {
+	var rep hearth.Report
+	if err := decode(r, &rep); err != nil {
+		return err
+	}
+	if err := s.cp.Report(r.Context(), node, rep); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,181 @@
+// Package client is the Go client of Hearth's native API, used by the CLI.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/api"
+	"github.com/hearthcluster/hearth/control"
+)
+
+// DefaultEndpoint is where `hearth server` listens unless told otherwise.
+const DefaultEndpoint = "http://127.0.0.1:8440"
+
+// Client calls one Hearth server.
+type Client struct {
+	Endpoint string
+	Token    string
+	HTTP     *http.Client
+}
+
+// New returns a client for endpoint (DefaultEndpoint when empty).
+func New(endpoint, token string) *Client {
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: &http.Client{Timeout: 60 * time.Second}}
+}
+
+// ReadToken returns the admin token kept in home (see `hearth server`).
+func ReadToken(home string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(home, "admin.token"))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Do sends a request and decodes the reply into out. Errors wrap hearth's
+// sentinel errors by HTTP status, with the server's message.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Endpoint+path, body)
+	if err != nil {
+		return fmt.Errorf("%w: endpoint %q: %v", hearth.ErrInvalid, c.Endpoint, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) && ctx.Err() == nil {
+			return fmt.Errorf("%w: cannot reach the Hearth server at %s (%v); start it with `hearth server`, or point --endpoint / HEARTH_ENDPOINT at a running one", hearth.ErrUnavailable, c.Endpoint, uerr.Err)
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e api.ErrorBody
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(raw, &e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(raw))
+		}
+		kind := hearth.ErrInvalid
+		switch resp.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			kind = hearth.ErrUnauthorized
+		case http.StatusNotFound:
+			kind = hearth.ErrNotFound
+		case http.StatusConflict:
+			kind = hearth.ErrConflict
+		case http.StatusServiceUnavailable:
+			kind = hearth.ErrUnavailable
+		default:
+			if resp.StatusCode >= 500 {
+				return fmt.Errorf("server error (%s): %s", resp.Status, e.Message)
+			}
+		}
+		return &Error{Kind: kind, Type: e.Type, Message: e.Message}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Error is an error the server answered with.
+type Error struct {
+	Kind    error // one of hearth's sentinels
+	Type    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Kind }
+
+// CreateCluster creates a cluster and returns its id.
+func (c *Client) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (api.CreateClusterResult, error) {
+	var out api.CreateClusterResult
+	err := c.Do(ctx, http.MethodPost, "/api/v1/clusters", spec, &out)
+	return out, err
+}
+
+// ListClusters lists clusters in the given states (all when none).
+func (c *Client) ListClusters(ctx context.Context, states ...hearth.ClusterState) ([]*hearth.Cluster, error) {
+	q := url.Values{}
+	for _, s := range states {
+		q.Add("state", string(s))
+	}
+	path := "/api/v1/clusters"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out api.ListClustersResult
+	err := c.Do(ctx, http.MethodGet, path, nil, &out)
+	return out.Clusters, err
+}
+
+// DescribeCluster returns a cluster and its nodes.
+func (c *Client) DescribeCluster(ctx context.Context, id string) (*control.ClusterView, error) {
+	var out control.ClusterView
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/clusters/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// TerminateClusters asks the clusters to terminate.
+func (c *Client) TerminateClusters(ctx context.Context, ids ...string) error {
+	return c.Do(ctx, http.MethodPost, "/api/v1/clusters/terminate", api.TerminateRequest{ClusterIds: ids}, nil)
+}
+
+// WaitCluster polls until the cluster is in one of states, calling progress
+// (if set) on each poll. A cluster that ends in a state not asked for is an
+// error naming its state and reason.
+func (c *Client) WaitCluster(ctx context.Context, id string, progress func(*hearth.Cluster), states ...hearth.ClusterState) (*hearth.Cluster, error) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		v, err := c.DescribeCluster(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		cl := v.Cluster
+		if progress != nil {
+			progress(cl)
+		}
+		for _, s := range states {
+			if cl.Status.State == s {
+				return cl, nil
+			}
+		}
+		if cl.Status.State.Ended() {
+			r := cl.Status.StateChangeReason
+			return cl, fmt.Errorf("cluster %s is %s (%s): %s", id, cl.Status.State, r.Code, r.Message)
+		}
+		select {
+		case <-ctx.Done():
+			return cl, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/client"
+	"github.com/hearthcluster/hearth/shorthand"
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func newCreateClusterCmd(g *globals) *cobra.Command {
+	var (
+		spec          hearth.ClusterSpec
+		instanceType  string
+		instanceCount int
+		groups, tags  []string
+		apps          []string
+		protected     bool
+		noProtected   bool
+		wait          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create-cluster",
+		Short: "Create a Spark cluster (flags as in `aws emr create-cluster`)",
+		Example: `  hearth create-cluster --name demo --release-label spark-4.0.1 \
+      --instance-type local.medium --instance-count 3 --wait
+  hearth create-cluster --name demo \
+      --instance-groups InstanceGroupType=MASTER,InstanceCount=1,InstanceType=m5.xlarge \
+                        InstanceGroupType=CORE,InstanceCount=2,InstanceType=m5.xlarge
+  hearth create-cluster --instance-groups file://groups.json --tags team=data env=dev`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			switch {
+			case len(groups) > 0 && cmd.Flags().Changed("instance-type"):
+				return hearth.Invalid("instance-type", instanceType, "give either --instance-groups or --instance-type/--instance-count, not both")
+			case len(groups) > 0:
+				spec.InstanceGroups, err = parseInstanceGroups(groups)
+			default:
+				spec.InstanceGroups, err = hearth.InstanceGroupsFromCount(instanceType, instanceCount)
+			}
+			if err != nil {
+				return err
+			}
+			if spec.Tags, err = parseTags(tags); err != nil {
+				return err
+			}
+			if spec.Applications, err = parseApplications(apps); err != nil {
+				return err
+			}
+			spec.TerminationProtected = protected && !noProtected
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.CreateCluster(cmd.Context(), spec)
+			if err != nil {
+				return err
+			}
+			if wait {
+				if _, err := waitWithProgress(cmd.Context(), c, res.ClusterId, hearth.ClusterWaiting, hearth.ClusterRunning); err != nil {
+					printJSON(cmd.OutOrStdout(), res)
+					return err
+				}
+			}
+			return printJSON(cmd.OutOrStdout(), res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spec.Name, "name", hearth.DefaultClusterName, "cluster name")
+	f.StringVar(&spec.ReleaseLabel, "release-label", "", "spark-<x.y.z> or emr-<x.y.z> (default: the pinned Spark)")
+	f.StringVar(&instanceType, "instance-type", "", "instance type of every node, with --instance-count (e.g. local.medium, m5.xlarge)")
+	f.IntVar(&instanceCount, "instance-count", 1, "number of nodes: 1 master and N-1 core nodes")
+	f.StringArrayVar(&groups, "instance-groups", nil, "instance groups: shorthand (InstanceGroupType=CORE,InstanceCount=2,InstanceType=m5.xlarge ...), JSON, or file://path")
+	f.StringArrayVar(&tags, "tags", nil, "tags as Key=Value ... (or JSON list, file://path)")
+	f.StringArrayVar(&apps, "applications", nil, "applications as Name=Spark ... (Spark is always installed)")
+	f.BoolVar(&spec.AutoTerminate, "auto-terminate", false, "terminate the cluster when its steps are done")
+	f.BoolVar(&protected, "termination-protected", false, "refuse terminate-clusters until protection is removed")
+	f.BoolVar(&noProtected, "no-termination-protected", false, "do not protect the cluster (default)")
+	f.StringVar(&spec.Provisioner, "provisioner", "local", "where nodes run: local")
+	f.BoolVar(&wait, "wait", false, "wait until the cluster is ready (WAITING), showing progress")
+	return cmd
+}
+
+// argValue returns the contents of a file:// argument, or the argument.
+func argValue(flag, v string) (string, error) {
+	if path, ok := strings.CutPrefix(v, "file://"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", hearth.Invalid(flag, v, fmt.Sprintf("cannot read file: %v", err))
+		}
+		return string(b), nil
+	}
+	return v, nil
+}
+
+// parseList decodes a list flag given as one JSON document or as one
+// shorthand item per argument, into out (a pointer to a slice).
+func parseList[T any](flag string, args []string) ([]T, error) {
+	var out []T
+	for i, a := range args {
+		v, err := argValue(flag, a)
+		if err != nil {
+			return nil, err
+		}
+		if shorthand.LooksLikeJSON(v) {
+			var items []T
+			dec := json.NewDecoder(strings.NewReader(v))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&items); err != nil {
+				return nil, hearth.Invalid("--"+flag, abbreviate(v), "malformed JSON: "+err.Error()+"; expected a JSON list of objects")
+			}
+			out = append(out, items...)
+			continue
+		}
+		var item T
+		if err := shorthand.Unmarshal(v, &item); err != nil {
+			var se *shorthand.Error
+			if errors.As(err, &se) {
+				return nil, &hearth.ValidationError{Field: se.Path(fmt.Sprintf("--%s[%d]", flag, i)), Reason: se.Msg, Value: se.Value}
+			}
+			return nil, hearth.Invalid(fmt.Sprintf("--%s[%d]", flag, i), abbreviate(v), err.Error())
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+func abbreviate(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 80 {
+		return fmt.Sprintf("%q...", s[:80])
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func parseInstanceGroups(args []string) ([]hearth.InstanceGroupConfig, error) {
+	return parseList[hearth.InstanceGroupConfig]("instance-groups", args)
+}
+
+func parseApplications(args []string) ([]hearth.Application, error) {
+	return parseList[hearth.Application]("applications", args)
+}
+
+// parseTags accepts the aws CLI's `k=v k2=v2` words, or a JSON list of
+// {"Key","Value"} objects.
+func parseTags(args []string) ([]hearth.Tag, error) {
+	var tags []hearth.Tag
+	for _, a := range args {
+		v, err := argValue("tags", a)
+		if err != nil {
+			return nil, err
+		}
+		if shorthand.LooksLikeJSON(v) {
+			t, err := parseList[hearth.Tag]("tags", []string{v})
+			if err != nil {
+				return nil, err
+			}
+			tags = append(tags, t...)
+			continue
+		}
+		k, val, _ := strings.Cut(v, "=")
+		tags = append(tags, hearth.Tag{Key: k, Value: val})
+	}
+	return tags, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	return enc.Encode(v)
+}
+
+// waitWithProgress waits for the cluster to reach one of states, showing a
+// spinner with the state and reason on a terminal, a line per change
+// otherwise.
+func waitWithProgress(ctx context.Context, c *client.Client, id string, states ...hearth.ClusterState) (*hearth.Cluster, error) {
+	start := time.Now()
+	var bar *progressbar.ProgressBar
+	if isatty.IsTerminal(os.Stderr.Fd()) {
+		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSpinnerType(14),
+			progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+		defer bar.Finish()
+	}
+	last := ""
+	cl, err := c.WaitCluster(ctx, id, func(cl *hearth.Cluster) {
+		line := fmt.Sprintf("%s %s: %s", id, cl.Status.State, cl.Status.StateChangeReason.Message)
+		if bar != nil {
+			bar.Describe(line)
+			bar.Add(1)
+		} else if line != last {
+			fmt.Fprintf(os.Stderr, "[%5.1fs] %s\n", time.Since(start).Seconds(), line)
+		}
+		last = line
+	}, states...)
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "%s is %s after %.1fs\n", id, cl.Status.State, time.Since(start).Seconds())
+	}
+	return cl, err
+}
+
+func newListClustersCmd(g *globals) *cobra.Command {
+	var active, terminated, failed bool
+	var states []string
+	cmd := &cobra.Command{
+		Use:   "list-clusters",
+		Short: "List clusters, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var want []hearth.ClusterState
+			if active {
+				want = append(want, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating)
+			}
+			if terminated {
+				want = append(want, hearth.ClusterTerminated)
+			}
+			if failed {
+				want = append(want, hearth.ClusterTerminatedWithErrors)
+			}
+			for _, s := range states {
+				want = append(want, hearth.ClusterState(strings.ToUpper(s)))
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cs, err := c.ListClusters(cmd.Context(), want...)
+			if err != nil {
+				return err
+			}
+			type summary struct {
+				Id                      string               `json:"Id"`
+				Name                    string               `json:"Name"`
+				Status                  hearth.ClusterStatus `json:"Status"`
+				NormalizedInstanceHours int                  `json:"NormalizedInstanceHours"`
+				ClusterArn              string               `json:"ClusterArn"`
+			}
+			out := struct {
+				Clusters []summary `json:"Clusters"`
+			}{Clusters: []summary{}}
+			for _, cl := range cs {
+				out.Clusters = append(out.Clusters, summary{cl.Id, cl.Name, cl.Status, cl.NormalizedInstanceHours, cl.ClusterArn})
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
+	cmd.Flags().BoolVar(&active, "active", false, "only STARTING, BOOTSTRAPPING, RUNNING, WAITING or TERMINATING clusters")
+	cmd.Flags().BoolVar(&terminated, "terminated", false, "only TERMINATED clusters")
+	cmd.Flags().BoolVar(&failed, "failed", false, "only TERMINATED_WITH_ERRORS clusters")
+	cmd.Flags().StringSliceVar(&states, "cluster-states", nil, "only clusters in these states")
+	return cmd
+}
+
+func newDescribeClusterCmd(g *globals) *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "describe-cluster",
+		Short: "Show a cluster: EMR's Cluster document plus its nodes and Spark URLs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.DescribeCluster(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), v)
+		},
+	}
+	cmd.Flags().StringVar(&id, "cluster-id", "", "the cluster (j-...)")
+	cmd.MarkFlagRequired("cluster-id")
+	return cmd
+}
+
+func newTerminateClustersCmd(g *globals) *cobra.Command {
+	var ids []string
+	cmd := &cobra.Command{
+		Use:   "terminate-clusters",
+		Short: "Terminate clusters: stop every Spark process and agent, keep the logs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			return c.TerminateClusters(cmd.Context(), ids...)
+		},
+	}
+	cmd.Flags().StringArrayVar(&ids, "cluster-ids", nil, "clusters to terminate (j-... j-...)")
+	cmd.MarkFlagRequired("cluster-ids")
+	return cmd
+}
+
+func newWaitCmd(g *globals) *cobra.Command {
+	wait := &cobra.Command{Use: "wait", Short: "Wait for a cluster to reach a state"}
+	for _, w := range []struct {
+		name, short string
+		states      []hearth.ClusterState
+	}{
+		{"cluster-running", "Wait until the cluster is RUNNING or WAITING", []hearth.ClusterState{hearth.ClusterRunning, hearth.ClusterWaiting}},
+		{"cluster-terminated", "Wait until the cluster is TERMINATED (TERMINATED_WITH_ERRORS fails)", []hearth.ClusterState{hearth.ClusterTerminated}},
+	} {
+		var id string
+		var timeout time.Duration
+		cmd := &cobra.Command{
+			Use:   w.name,
+			Short: w.short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+				defer cancel()
+				_, err = waitWithProgress(ctx, c, id, w.states...)
+				if errors.Is(err, context.DeadlineExceeded) {
+					return fmt.Errorf("cluster %s: not %s after %s", id, w.states[0], timeout)
+				}
+				return err
+			},
+		}
+		cmd.Flags().StringVar(&id, "cluster-id", "", "the cluster (j-...)")
+		cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "give up after this long")
+		cmd.MarkFlagRequired("cluster-id")
+		wait.AddCommand(cmd)
+	}
+	return wait
+}

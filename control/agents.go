@@ -1,0 +1,116 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+)
+
+// planPollTimeout bounds one long-poll for a new plan.
+const planPollTimeout = 25 * time.Second
+
+// RegisterAgent records that node n's agent is up and returns its plan.
+func (s *Server) RegisterAgent(ctx context.Context, n *hearth.Node, reg hearth.Registration) (hearth.Plan, error) {
+	now := s.now().UTC()
+	n, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+		n.LastHeartbeat = &now
+		n.Observed.AgentPID = reg.Pid
+		if n.State == hearth.NodeProvisioning {
+			n.SetState(hearth.NodeBootstrapping, "Agent registered; starting Spark", now)
+		}
+		return nil
+	})
+	if err != nil {
+		return hearth.Plan{}, err
+	}
+	s.log.Info("agent registered", "cluster", n.ClusterId, "node", n.Id, "pid", reg.Pid)
+	s.changes.notify()
+	return s.planFor(ctx, n)
+}
+
+// NextPlan returns node n's plan as soon as its version exceeds after, or
+// the current plan when planPollTimeout passes first.
+func (s *Server) NextPlan(ctx context.Context, n *hearth.Node, after int64) (hearth.Plan, error) {
+	timeout := time.After(planPollTimeout)
+	for {
+		wake := s.changes.wait()
+		cur, err := s.store.Node(ctx, n.Id)
+		if err != nil {
+			return hearth.Plan{}, err
+		}
+		if cur.PlanVersion > after {
+			return s.planFor(ctx, cur)
+		}
+		select {
+		case <-wake:
+		case <-timeout:
+			return s.planFor(ctx, cur)
+		case <-ctx.Done():
+			return hearth.Plan{}, ctx.Err()
+		}
+	}
+}
+
+// Report records what node n's agent observed. A report that shows the
+// node converged on its newest plan makes it RUNNING; one carrying an error
+// (a crash-looping daemon, a missing runtime) makes it FAILED.
+func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) error {
+	now := s.now().UTC()
+	changed := false
+	_, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+		n.LastHeartbeat = &now
+		n.Observed = r.Observed
+		before := n.State
+		switch {
+		case n.State.Ended():
+		case r.Error != "" && !n.Stop:
+			n.SetState(hearth.NodeFailed, r.Error, now)
+		case n.State == hearth.NodeBootstrapping && r.Converged && r.PlanVersion == n.PlanVersion:
+			n.SetState(hearth.NodeRunning, "Spark daemons running", now)
+		}
+		changed = n.State != before || r.Stopped
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if changed {
+		s.changes.notify()
+	} else if r.Master != nil {
+		s.changes.notify() // worker registrations drive readiness
+	}
+	return nil
+}
+
+// planFor builds node n's plan from the store.
+func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, error) {
+	c, err := s.store.Cluster(ctx, n.ClusterId)
+	if err != nil {
+		return hearth.Plan{}, err
+	}
+	p := hearth.Plan{
+		Version: n.PlanVersion, ClusterId: c.Id, NodeId: n.Id, Role: n.Role,
+		Stop: n.Stop, SparkVersion: c.SparkVersion, Host: n.Host,
+	}
+	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
+		s.runtimeMu.Lock()
+		p.SparkHome = s.runtimes[c.SparkVersion].Home
+		s.runtimeMu.Unlock()
+	}
+	if n.Role == hearth.RoleMaster {
+		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}
+	}
+	if n.RunsWorker {
+		g := c.Group(n.InstanceGroupId)
+		if g == nil {
+			return hearth.Plan{}, fmt.Errorf("node %s: instance group %s gone", n.Id, n.InstanceGroupId)
+		}
+		p.Worker = &hearth.DaemonPlan{
+			Port: n.Ports.WorkerPort, WebUIPort: n.Ports.WorkerWebUI,
+			MasterURL: c.Spark.MasterURL, Cores: g.Spark.Cores, MemoryMB: g.Spark.MemoryMB,
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,241 @@
+package control
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
+)
+
+// Config assembles a control plane.
+type Config struct {
+	Store        hearth.Store
+	Provisioners []hearth.Provisioner
+	Locator      *spark.Locator
+	// URL is the address agents dial back to, e.g. http://127.0.0.1:8440.
+	URL    string
+	Logger *slog.Logger
+	// FindJava checks the host's Java (default spark.FindJava); replaced in
+	// tests to simulate a host without Java.
+	FindJava func(context.Context) (spark.Java, error)
+	// HeartbeatTimeout marks a silent node failed (default 30s).
+	HeartbeatTimeout time.Duration
+	// ReadyTimeout fails a cluster that is not ready in time (default 10m).
+	ReadyTimeout time.Duration
+	// Interval is the reconcile period (default 1s); changes also wake it.
+	Interval time.Duration
+}
+
+// Server is the control plane.
+type Server struct {
+	cfg     Config
+	store   hearth.Store
+	prov    map[string]hearth.Provisioner
+	log     *slog.Logger
+	started time.Time
+	now     func() time.Time
+
+	changes broadcaster
+
+	busyMu sync.Mutex
+	busy   map[string]bool
+
+	runtimeMu sync.Mutex
+	runtimes  map[string]spark.Distribution
+}
+
+// New returns a control plane for cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.FindJava == nil {
+		cfg.FindJava = spark.FindJava
+	}
+	if cfg.HeartbeatTimeout == 0 {
+		cfg.HeartbeatTimeout = 30 * time.Second
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = 10 * time.Minute
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	s := &Server{
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, prov: map[string]hearth.Provisioner{},
+		started: time.Now(), now: time.Now, busy: map[string]bool{}, runtimes: map[string]spark.Distribution{},
+	}
+	s.changes.init()
+	for _, p := range cfg.Provisioners {
+		s.prov[p.Name()] = p
+	}
+	return s
+}
+
+// Store returns the control plane's store.
+func (s *Server) Store() hearth.Store { return s.store }
+
+// ClusterView is a cluster with its nodes, as describe-cluster shows it.
+type ClusterView struct {
+	Cluster *hearth.Cluster `json:"Cluster"`
+	Nodes   []*hearth.Node  `json:"Nodes"`
+}
+
+// CreateCluster validates spec and stores the new cluster in STARTING; the
+// reconcile loop takes it from there. A spec that cannot run (bad shape,
+// unknown release, no Java, more than the host can hold) is rejected with
+// an error wrapping hearth.ErrInvalid and nothing is stored.
+func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*hearth.Cluster, error) {
+	if spec.ReleaseLabel == "" {
+		spec.ReleaseLabel = "spark-" + spark.DefaultVersion
+	}
+	rel, err := spark.ResolveRelease(spec.ReleaseLabel)
+	if err != nil {
+		return nil, &hearth.ValidationError{Field: "release-label", Value: spec.ReleaseLabel, Reason: err.Error()}
+	}
+	if spec.Provisioner == "" {
+		spec.Provisioner = "local"
+	}
+	prov, ok := s.prov[spec.Provisioner]
+	if !ok {
+		return nil, hearth.Invalid("provisioner", spec.Provisioner, fmt.Sprintf("not configured on this server; available: %v", s.provisionerNames()))
+	}
+	c, nodes, err := hearth.NewCluster(spec, rel.SparkVersion, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if hb, ok := prov.(hearth.HostBound); ok {
+		java, err := s.cfg.FindJava(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", hearth.ErrInvalid, err)
+		}
+		if err := rel.CheckJava(java); err != nil {
+			return nil, fmt.Errorf("%w: %v", hearth.ErrInvalid, err)
+		}
+		host, err := hb.Host()
+		if err != nil {
+			return nil, fmt.Errorf("read host resources: %w", err)
+		}
+		notes, err := hearth.FitToHost(c, host)
+		if err != nil {
+			return nil, err
+		}
+		c.Notes = append(c.Notes, notes...)
+	}
+	if err := s.store.CreateCluster(ctx, c, nodes); err != nil {
+		return nil, err
+	}
+	s.log.Info("cluster created", "cluster", c.Id, "name", c.Name, "release", c.ReleaseLabel, "nodes", len(nodes))
+	s.changes.notify()
+	return c, nil
+}
+
+func (s *Server) provisionerNames() []string {
+	var out []string
+	for n := range s.prov {
+		out = append(out, n)
+	}
+	return out
+}
+
+// DescribeCluster returns the cluster and its nodes.
+func (s *Server) DescribeCluster(ctx context.Context, id string) (*ClusterView, error) {
+	c, err := s.store.Cluster(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := s.store.Nodes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &ClusterView{Cluster: c, Nodes: nodes}, nil
+}
+
+// ListClusters returns the clusters in the given states, newest first.
+func (s *Server) ListClusters(ctx context.Context, states ...hearth.ClusterState) ([]*hearth.Cluster, error) {
+	return s.store.Clusters(ctx, states...)
+}
+
+// TerminateClusters asks each cluster to terminate. It is all or nothing
+// for validation: an unknown id or a protected cluster rejects the whole
+// request before any cluster is touched. Terminating a cluster already
+// terminating or ended is a no-op.
+func (s *Server) TerminateClusters(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return hearth.Invalid("cluster-ids", "", "give at least one cluster id")
+	}
+	reason := hearth.StateChangeReason{Code: hearth.ReasonUserRequest, Message: "Terminated by user request"}
+	for _, id := range ids {
+		c, err := s.store.Cluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := c.Terminate(reason, s.now()); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		if _, err := s.store.UpdateCluster(ctx, id, func(c *hearth.Cluster) error {
+			return c.Terminate(reason, s.now())
+		}); err != nil {
+			return err
+		}
+		s.log.Info("cluster terminating", "cluster", id, "reason", reason.Code)
+	}
+	s.changes.notify()
+	return nil
+}
+
+// hashToken is how node credentials are stored.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// AuthenticateNode returns the node whose credential token is, or an error
+// wrapping hearth.ErrUnauthorized. Ended nodes are refused.
+func (s *Server) AuthenticateNode(ctx context.Context, nodeID, token string) (*hearth.Node, error) {
+	n, err := s.store.Node(ctx, nodeID)
+	if err != nil {
+		if errors.Is(err, hearth.ErrNotFound) {
+			return nil, fmt.Errorf("%w: unknown node", hearth.ErrUnauthorized)
+		}
+		return nil, err
+	}
+	if n.TokenHash == "" || subtle.ConstantTimeCompare([]byte(n.TokenHash), []byte(hashToken(token))) != 1 {
+		return nil, fmt.Errorf("%w: bad node credential", hearth.ErrUnauthorized)
+	}
+	if n.State.Ended() {
+		return nil, fmt.Errorf("%w: node %s is %s", hearth.ErrUnauthorized, n.Id, n.State)
+	}
+	return n, nil
+}
+
+// broadcaster wakes every waiter on each notify.
+type broadcaster struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (b *broadcaster) init() { b.ch = make(chan struct{}) }
+
+func (b *broadcaster) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *broadcaster) notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+}

@@ -1,0 +1,403 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
+)
+
+// maxReplacements bounds how many failed workers a cluster replaces before
+// it gives up and fails: a worker that dies every time is not transient.
+const maxReplacements = 5
+
+// Run reconciles every live cluster until ctx is cancelled, on a timer and
+// whenever something changes. Clusters are reconciled concurrently, each by
+// at most one goroutine at a time.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		wake := s.changes.wait()
+		clusters, err := s.store.Clusters(ctx,
+			hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning,
+			hearth.ClusterWaiting, hearth.ClusterTerminating)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("list clusters", "err", err)
+		}
+		for _, c := range clusters {
+			if !s.claim(c.Id) {
+				continue
+			}
+			wg.Add(1)
+			go func(id string) {
+				defer wg.Done()
+				defer s.release(id)
+				if err := s.reconcile(ctx, id); err != nil && ctx.Err() == nil {
+					s.log.Error("reconcile", "cluster", id, "err", err)
+				}
+			}(c.Id)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-wake:
+			// Coalesce bursts of agent reports into one pass.
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func (s *Server) claim(id string) bool {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	if s.busy[id] {
+		return false
+	}
+	s.busy[id] = true
+	return true
+}
+
+func (s *Server) release(id string) {
+	s.busyMu.Lock()
+	delete(s.busy, id)
+	s.busyMu.Unlock()
+}
+
+// Reconcile runs one reconcile pass over cluster id (for tests and tools).
+func (s *Server) Reconcile(ctx context.Context, id string) error { return s.reconcile(ctx, id) }
+
+func (s *Server) reconcile(ctx context.Context, id string) error {
+	c, err := s.store.Cluster(ctx, id)
+	if err != nil {
+		return err
+	}
+	nodes, err := s.store.Nodes(ctx, id)
+	if err != nil {
+		return err
+	}
+	prov, ok := s.prov[c.Provisioner]
+	if !ok {
+		return s.fail(ctx, c, hearth.ReasonInternalError, fmt.Sprintf("provisioner %q is not configured on this server", c.Provisioner))
+	}
+	if c.Status.State == hearth.ClusterTerminating {
+		return s.terminate(ctx, c, nodes, prov)
+	}
+
+	if _, local := prov.(hearth.HostBound); local {
+		if _, err := s.runtime(ctx, c.SparkVersion); err != nil {
+			return s.fail(ctx, c, hearth.ReasonValidationError, err.Error())
+		}
+	}
+
+	// Launch what is not launched, the master first: workers' plans name it.
+	sort.SliceStable(nodes, func(i, j int) bool {
+		return nodes[i].Role == hearth.RoleMaster && nodes[j].Role != hearth.RoleMaster
+	})
+	for i, n := range nodes {
+		if n.State == hearth.NodeProvisioning && !n.Launched {
+			if nodes[i], err = s.launch(ctx, c, n, prov); err != nil {
+				return err
+			}
+			if n.Role == hearth.RoleMaster {
+				if c, err = s.store.Cluster(ctx, id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+
+	// Health: a node whose agent is gone or silent has failed.
+	for i, n := range nodes {
+		if n.State.Ended() || !n.Launched {
+			continue
+		}
+		if why := s.unhealthy(ctx, n, prov); why != "" {
+			if nodes[i], err = s.setNode(ctx, n.Id, hearth.NodeFailed, why); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Failed nodes: the master, or anything before the cluster is ready,
+	// fails the cluster; a worker of a ready cluster is replaced.
+	replaced := 0
+	for _, n := range nodes {
+		if n.State != hearth.NodeFailed {
+			continue
+		}
+		if n.Launched { // idempotent: cheap once the node's processes are gone
+			if err := prov.Terminate(ctx, n); err != nil {
+				s.log.Warn("stop failed node", "node", n.Id, "err", err)
+			}
+		}
+		if n.Role == hearth.RoleMaster || c.Status.State == hearth.ClusterStarting || c.Status.State == hearth.ClusterBootstrapping {
+			return s.fail(ctx, c, hearth.ReasonInstanceFailure, fmt.Sprintf("Node %s (%s) failed: %s", n.Id, n.Role, firstLine(n.StateMessage)))
+		}
+		replaced++
+	}
+	if replaced > maxReplacements {
+		return s.fail(ctx, c, hearth.ReasonInstanceFailure, fmt.Sprintf("%d worker nodes failed; giving up replacing them", replaced))
+	}
+	if err := s.replaceMissing(ctx, c, nodes); err != nil {
+		return err
+	}
+
+	return s.advance(ctx, c, nodes)
+}
+
+// replaceMissing adds a node to every group that has fewer live nodes than
+// it asks for (a failed worker's replacement).
+func (s *Server) replaceMissing(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node) error {
+	live := map[string]int{}
+	for _, n := range nodes {
+		if !n.State.Ended() {
+			live[n.InstanceGroupId]++
+		}
+	}
+	for i := range c.InstanceGroups {
+		g := &c.InstanceGroups[i]
+		for k := live[g.Id]; k < g.RequestedInstanceCount; k++ {
+			n := hearth.NewNode(c, g, s.now())
+			if err := s.store.AddNode(ctx, n); err != nil {
+				return err
+			}
+			s.log.Info("replacing failed node", "cluster", c.Id, "group", g.Id, "node", n.Id)
+			s.changes.notify()
+		}
+	}
+	return nil
+}
+
+// advance moves the cluster along STARTING -> BOOTSTRAPPING -> WAITING as
+// its nodes report, and fails it if it is not ready in time.
+func (s *Server) advance(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node) error {
+	var master *hearth.Node
+	registered, running, live := 0, 0, 0
+	for _, n := range nodes {
+		if n.State.Ended() {
+			continue
+		}
+		live++
+		if n.State != hearth.NodeProvisioning {
+			registered++
+		}
+		if n.State == hearth.NodeRunning {
+			running++
+		}
+		if n.Role == hearth.RoleMaster {
+			master = n
+		}
+	}
+	alive := 0
+	if master != nil && master.Observed.Master != nil && master.Observed.Master.Status == "ALIVE" {
+		alive = master.Observed.Master.AliveWorkers
+	}
+	now := s.now()
+	_, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
+		for i := range c.InstanceGroups {
+			g := &c.InstanceGroups[i]
+			g.RunningInstanceCount = 0
+			for _, n := range nodes {
+				if n.InstanceGroupId == g.Id && n.State == hearth.NodeRunning {
+					g.RunningInstanceCount++
+				}
+			}
+		}
+		switch c.Status.State {
+		case hearth.ClusterStarting:
+			if registered == live {
+				setGroups(c, hearth.GroupBootstrapping)
+				return c.Transition(hearth.ClusterBootstrapping, hearth.StateChangeReason{Message: "Starting Spark daemons"}, now)
+			}
+		case hearth.ClusterBootstrapping:
+			if running == live && alive >= c.ExpectedWorkers() {
+				setGroups(c, hearth.GroupRunning)
+				c.MasterPublicDnsName = master.Host
+				s.log.Info("cluster ready", "cluster", c.Id, "workers", alive)
+				return c.Transition(hearth.ClusterWaiting, hearth.StateChangeReason{Message: "Cluster ready to run steps."}, now)
+			}
+			c.Status.StateChangeReason.Message = fmt.Sprintf("Starting Spark daemons: %d of %d nodes running, %d of %d workers registered with the master", running, live, alive, c.ExpectedWorkers())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if st := c.Status.State; st == hearth.ClusterStarting || st == hearth.ClusterBootstrapping {
+		if created := c.Status.Timeline.CreationDateTime; created != nil && now.Sub(*created) > s.cfg.ReadyTimeout {
+			return s.fail(ctx, c, hearth.ReasonInternalError, fmt.Sprintf("cluster not ready after %s: %d of %d nodes running, %d of %d workers registered", s.cfg.ReadyTimeout, running, live, alive, c.ExpectedWorkers()))
+		}
+	}
+	return nil
+}
+
+func setGroups(c *hearth.Cluster, st hearth.InstanceGroupState) {
+	for i := range c.InstanceGroups {
+		c.InstanceGroups[i].State = st
+	}
+}
+
+// launch places node n, mints its credential and starts its agent.
+func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, prov hearth.Provisioner) (*hearth.Node, error) {
+	token := hearth.NewSecret("hnt_")
+	n, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+		n.TokenHash = hashToken(token)
+		return prov.Place(ctx, c, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.Role == hearth.RoleMaster {
+		if _, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
+			c.Spark.MasterURL = fmt.Sprintf("spark://%s:%d", n.Host, n.Ports.MasterPort)
+			c.Spark.UIURL = fmt.Sprintf("http://%s:%d/", n.Host, n.Ports.MasterWebUI)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	env := map[string]string{
+		"HEARTH_SERVER":      s.cfg.URL,
+		"HEARTH_NODE_ID":     n.Id,
+		"HEARTH_CLUSTER_ID":  n.ClusterId,
+		"HEARTH_AGENT_TOKEN": token,
+	}
+	handle, lerr := prov.Launch(ctx, n, env)
+	n, err = s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+		if lerr != nil {
+			n.SetState(hearth.NodeFailed, "launch: "+lerr.Error(), s.now())
+			return nil
+		}
+		n.Launched, n.Launch = true, handle
+		return nil
+	})
+	if lerr == nil {
+		s.log.Info("node launched", "cluster", c.Id, "node", n.Id, "role", n.Role)
+	}
+	return n, err
+}
+
+// unhealthy says why a launched, live node should be considered failed, or "".
+func (s *Server) unhealthy(ctx context.Context, n *hearth.Node, prov hearth.Provisioner) string {
+	if ok, err := prov.Alive(ctx, n); err == nil && !ok {
+		return "agent process exited"
+	}
+	last := s.started
+	if n.LastHeartbeat != nil && n.LastHeartbeat.After(last) {
+		last = *n.LastHeartbeat
+	}
+	if n.Timeline.CreationDateTime != nil && n.Timeline.CreationDateTime.After(last) {
+		last = *n.Timeline.CreationDateTime
+	}
+	if d := s.now().Sub(last); d > s.cfg.HeartbeatTimeout {
+		return fmt.Sprintf("no heartbeat from its agent for %s", d.Round(time.Second))
+	}
+	return ""
+}
+
+func (s *Server) setNode(ctx context.Context, id string, st hearth.NodeState, msg string) (*hearth.Node, error) {
+	return s.store.UpdateNode(ctx, id, func(n *hearth.Node) error {
+		n.SetState(st, msg, s.now())
+		return nil
+	})
+}
+
+// fail starts terminating c with a failure reason.
+func (s *Server) fail(ctx context.Context, c *hearth.Cluster, code hearth.ReasonCode, msg string) error {
+	s.log.Warn("cluster failed", "cluster", c.Id, "code", code, "reason", firstLine(msg))
+	_, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
+		return c.Terminate(hearth.StateChangeReason{Code: code, Message: msg}, s.now())
+	})
+	s.changes.notify()
+	return err
+}
+
+// terminate stops every node of a TERMINATING cluster and, once all are
+// gone, moves the cluster to its final state.
+func (s *Server) terminate(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node, prov hearth.Provisioner) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		if n.State == hearth.NodeTerminated || (n.State == hearth.NodeFailed && !n.Launched) {
+			continue
+		}
+		if !n.Stop {
+			var err error
+			n, err = s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+				n.Stop = true
+				n.PlanVersion++
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			s.changes.notify() // the agent's long poll sees Stop
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n.Launched {
+				if err := prov.Terminate(ctx, n); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+			if n.State != hearth.NodeFailed {
+				_, errs[i] = s.setNode(ctx, n.Id, hearth.NodeTerminated, "Cluster terminated")
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err // retried on the next pass
+	}
+	_, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
+		setGroups(c, hearth.GroupTerminated)
+		for i := range c.InstanceGroups {
+			c.InstanceGroups[i].RunningInstanceCount = 0
+		}
+		return c.FinishTermination(s.now())
+	})
+	if err == nil {
+		s.log.Info("cluster terminated", "cluster", c.Id, "reason", c.Status.StateChangeReason.Code)
+		s.changes.notify()
+	}
+	return err
+}
+
+// runtime returns the Spark distribution for version on this host,
+// installing it (once) if needed.
+func (s *Server) runtime(ctx context.Context, version string) (spark.Distribution, error) {
+	s.runtimeMu.Lock()
+	defer s.runtimeMu.Unlock()
+	if d, ok := s.runtimes[version]; ok {
+		return d, nil
+	}
+	if s.cfg.Locator == nil {
+		return spark.Distribution{}, fmt.Errorf("no Spark runtime locator configured")
+	}
+	d, err := s.cfg.Locator.Install(ctx, version, nil)
+	if err != nil {
+		return d, err
+	}
+	s.log.Info("spark runtime", "version", d.Version, "home", d.Home, "source", d.Source)
+	s.runtimes[version] = d
+	return d, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,70 @@
+package spark
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+)
+
+// Command is a process to run: its argv and the environment it adds to the
+// caller's.
+type Command struct {
+	Args []string
+	Env  []string
+}
+
+// NodeDirs are the directories a node gives Spark.
+type NodeDirs struct {
+	Conf  string // SPARK_CONF_DIR
+	Logs  string // SPARK_LOG_DIR
+	Work  string // worker application dirs (SPARK_WORKER_DIR)
+	Local string // scratch space (SPARK_LOCAL_DIRS)
+}
+
+// DaemonMemory is the heap of the master and worker daemons themselves;
+// Spark's 1g default is more than a standalone daemon needs.
+const DaemonMemory = "512m"
+
+// Env returns the environment every Spark process of a node runs with.
+func (d Distribution) Env(host string, dirs NodeDirs) []string {
+	return []string{
+		"SPARK_HOME=" + d.Home,
+		"SPARK_CONF_DIR=" + dirs.Conf,
+		"SPARK_LOG_DIR=" + dirs.Logs,
+		"SPARK_LOCAL_DIRS=" + dirs.Local,
+		"SPARK_WORKER_DIR=" + dirs.Work,
+		"SPARK_LOCAL_IP=" + host,
+		"SPARK_DAEMON_MEMORY=" + DaemonMemory,
+	}
+}
+
+// MasterCommand runs a standalone master in the foreground, as
+// sbin/start-master.sh would have it run, without the daemonizing wrapper
+// (which the pip-installed distribution does not ship).
+func (d Distribution) MasterCommand(host string, port, webUIPort int, dirs NodeDirs) Command {
+	return Command{
+		Args: []string{
+			filepath.Join(d.Home, "bin", "spark-class"), "org.apache.spark.deploy.master.Master",
+			"--host", host, "--port", strconv.Itoa(port), "--webui-port", strconv.Itoa(webUIPort),
+		},
+		Env: d.Env(host, dirs),
+	}
+}
+
+// WorkerCommand runs a standalone worker offering cores and memoryMB to the
+// master at masterURL.
+func (d Distribution) WorkerCommand(masterURL, host string, port, webUIPort, cores, memoryMB int, dirs NodeDirs) Command {
+	return Command{
+		Args: []string{
+			filepath.Join(d.Home, "bin", "spark-class"), "org.apache.spark.deploy.worker.Worker",
+			"--host", host, "--port", strconv.Itoa(port), "--webui-port", strconv.Itoa(webUIPort),
+			"--cores", strconv.Itoa(cores), "--memory", fmt.Sprintf("%dm", memoryMB),
+			"--work-dir", dirs.Work,
+			masterURL,
+		},
+		Env: d.Env(host, dirs),
+	}
+}
+
+// SubmitPath is the distribution's spark-submit.
+func (d Distribution) SubmitPath() string { return filepath.Join(d.Home, "bin", "spark-submit") }

@@ -1,0 +1,234 @@
+package hearth
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ClusterSpec is a request to create a cluster: the members of EMR's
+// RunJobFlow that Hearth acts on, in the shape the CLI and native API send.
+type ClusterSpec struct {
+	Name                 string                `json:"Name"`
+	ReleaseLabel         string                `json:"ReleaseLabel"`
+	InstanceGroups       []InstanceGroupConfig `json:"InstanceGroups"`
+	Tags                 []Tag                 `json:"Tags,omitempty"`
+	Applications         []Application         `json:"Applications,omitempty"`
+	AutoTerminate        bool                  `json:"AutoTerminate,omitempty"`
+	TerminationProtected bool                  `json:"TerminationProtected,omitempty"`
+	// Provisioner names the infrastructure: "local" (default).
+	Provisioner string `json:"Provisioner,omitempty"`
+}
+
+// InstanceGroupConfig is EMR's InstanceGroupConfig. Members EMR accepts but
+// that mean nothing to Hearth's provisioners (EBS volumes, AMIs, autoscaling
+// policies) are accepted and ignored so existing JSON keeps working.
+type InstanceGroupConfig struct {
+	Name              string `json:"Name,omitempty"`
+	InstanceGroupType Role   `json:"InstanceGroupType"`
+	InstanceType      string `json:"InstanceType"`
+	InstanceCount     int    `json:"InstanceCount"`
+	Market            string `json:"Market,omitempty"`
+	BidPrice          string `json:"BidPrice,omitempty"`
+
+	EbsConfiguration  any `json:"EbsConfiguration,omitempty"`
+	AutoScalingPolicy any `json:"AutoScalingPolicy,omitempty"`
+	CustomAmiId       any `json:"CustomAmiId,omitempty"`
+	Configurations    any `json:"Configurations,omitempty"`
+}
+
+// DefaultClusterName is the name EMR's CLI gives a cluster created without one.
+const DefaultClusterName = "Development Cluster"
+
+// Limits on a cluster spec.
+const (
+	MaxNameLength     = 256
+	MaxTaskGroups     = 48
+	MaxTagKeyLength   = 128
+	MaxTagValueLength = 256
+	MaxTags           = 50
+)
+
+// NewCluster validates spec and builds the cluster it asks for, with ids,
+// its instance groups and one node per requested instance, in state
+// STARTING. sparkVersion is the Spark version the release label resolved to.
+// Every rejection is a *ValidationError naming the field.
+func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster, []*Node, error) {
+	name := spec.Name
+	if name == "" {
+		name = DefaultClusterName
+	}
+	if utf8.RuneCountInString(name) > MaxNameLength {
+		return nil, nil, Invalid("name", fmt.Sprintf("%d characters", utf8.RuneCountInString(name)), fmt.Sprintf("must be at most %d characters", MaxNameLength))
+	}
+	provisioner := spec.Provisioner
+	if provisioner == "" {
+		provisioner = "local"
+	}
+	groups, err := validateGroups(spec.InstanceGroups)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validateTags(spec.Tags); err != nil {
+		return nil, nil, err
+	}
+	apps := []Application{{Name: "Spark", Version: sparkVersion}}
+	for i, a := range spec.Applications {
+		if !strings.EqualFold(a.Name, "Spark") {
+			return nil, nil, Invalid(fmt.Sprintf("applications[%d].Name", i), fmt.Sprintf("%q", a.Name), "unsupported application; supported: Spark")
+		}
+	}
+
+	id := NewClusterID()
+	created := now.UTC()
+	c := &Cluster{
+		Id:                   id,
+		Name:                 name,
+		ClusterArn:           ClusterARN("", id),
+		ReleaseLabel:         spec.ReleaseLabel,
+		SparkVersion:         sparkVersion,
+		Applications:         apps,
+		Tags:                 spec.Tags,
+		AutoTerminate:        spec.AutoTerminate,
+		TerminationProtected: spec.TerminationProtected,
+		Provisioner:          provisioner,
+		Status: ClusterStatus{
+			State:             ClusterStarting,
+			StateChangeReason: StateChangeReason{Message: "Provisioning nodes"},
+			Timeline:          ClusterTimeline{CreationDateTime: &created},
+		},
+		InstanceGroups: groups,
+	}
+	if c.Tags == nil {
+		c.Tags = []Tag{}
+	}
+	var nodes []*Node
+	for _, g := range c.InstanceGroups {
+		for range g.RequestedInstanceCount {
+			nodes = append(nodes, NewNode(c, &g, now))
+		}
+	}
+	return c, nodes, nil
+}
+
+// NewNode returns a PROVISIONING node for group g of cluster c.
+func NewNode(c *Cluster, g *InstanceGroup, now time.Time) *Node {
+	created := now.UTC()
+	return &Node{
+		Id:              NewNodeID(),
+		ClusterId:       c.Id,
+		InstanceGroupId: g.Id,
+		Role:            g.InstanceGroupType,
+		InstanceType:    g.InstanceType,
+		State:           NodeProvisioning,
+		RunsWorker:      g.InstanceGroupType != RoleMaster || c.MasterRunsWorker(),
+		Timeline:        NodeTimeline{CreationDateTime: &created},
+		PlanVersion:     1,
+	}
+}
+
+func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
+	if len(cfgs) == 0 {
+		return nil, Invalid("instance-groups", "", "a cluster needs instance groups: give --instance-groups, or --instance-type with --instance-count")
+	}
+	var groups []InstanceGroup
+	masters, cores, tasks := 0, 0, 0
+	for i, cfg := range cfgs {
+		field := fmt.Sprintf("instance-groups[%d]", i)
+		role := Role(strings.ToUpper(string(cfg.InstanceGroupType)))
+		switch role {
+		case RoleMaster:
+			masters++
+			if cfg.InstanceCount != 1 {
+				return nil, Invalid(field+".InstanceCount", fmt.Sprint(cfg.InstanceCount), "the MASTER group must have exactly 1 instance (Spark standalone runs one master)")
+			}
+		case RoleCore:
+			cores++
+		case RoleTask:
+			tasks++
+		default:
+			return nil, Invalid(field+".InstanceGroupType", fmt.Sprintf("%q", cfg.InstanceGroupType), "must be MASTER, CORE or TASK")
+		}
+		if cfg.InstanceCount < 0 {
+			return nil, Invalid(field+".InstanceCount", fmt.Sprint(cfg.InstanceCount), "must be >= 0")
+		}
+		if cfg.InstanceCount > 256 {
+			return nil, Invalid(field+".InstanceCount", fmt.Sprint(cfg.InstanceCount), "must be <= 256")
+		}
+		if cfg.InstanceType == "" {
+			return nil, Invalid(field+".InstanceType", "", "required, e.g. m5.xlarge or local.medium")
+		}
+		it, err := LookupInstanceType(field+".InstanceType", cfg.InstanceType)
+		if err != nil {
+			return nil, err
+		}
+		market := strings.ToUpper(cfg.Market)
+		switch market {
+		case "":
+			market = "ON_DEMAND"
+		case "ON_DEMAND", "SPOT":
+		default:
+			return nil, Invalid(field+".Market", fmt.Sprintf("%q", cfg.Market), "must be ON_DEMAND or SPOT")
+		}
+		name := cfg.Name
+		if name == "" {
+			name = map[Role]string{RoleMaster: "Master", RoleCore: "Core", RoleTask: "Task"}[role] + " Instance Group"
+		}
+		groups = append(groups, InstanceGroup{
+			Id:                     NewInstanceGroupID(),
+			Name:                   name,
+			InstanceGroupType:      role,
+			InstanceType:           it.Name,
+			Market:                 market,
+			RequestedInstanceCount: cfg.InstanceCount,
+			State:                  GroupProvisioning,
+			Spark:                  it.SparkWorker(),
+		})
+	}
+	switch {
+	case masters != 1:
+		return nil, Invalid("instance-groups", fmt.Sprintf("%d MASTER groups", masters), "exactly one instance group must have InstanceGroupType MASTER")
+	case cores > 1:
+		return nil, Invalid("instance-groups", fmt.Sprintf("%d CORE groups", cores), "at most one instance group may be CORE; add TASK groups for more")
+	case tasks > MaxTaskGroups:
+		return nil, Invalid("instance-groups", fmt.Sprintf("%d TASK groups", tasks), fmt.Sprintf("at most %d TASK groups", MaxTaskGroups))
+	}
+	return groups, nil
+}
+
+// InstanceGroupsFromCount expands EMR's --instance-type/--instance-count
+// form: one master and count-1 core nodes of the same type.
+func InstanceGroupsFromCount(instanceType string, count int) ([]InstanceGroupConfig, error) {
+	if instanceType == "" {
+		return nil, Invalid("instance-type", "", "required with --instance-count; or give --instance-groups")
+	}
+	if count < 1 {
+		return nil, Invalid("instance-count", fmt.Sprint(count), "must be >= 1 (one master, the rest core nodes)")
+	}
+	groups := []InstanceGroupConfig{{InstanceGroupType: RoleMaster, InstanceType: instanceType, InstanceCount: 1}}
+	if count > 1 {
+		groups = append(groups, InstanceGroupConfig{InstanceGroupType: RoleCore, InstanceType: instanceType, InstanceCount: count - 1})
+	}
+	return groups, nil
+}
+
+func validateTags(tags []Tag) error {
+	if len(tags) > MaxTags {
+		return Invalid("tags", fmt.Sprint(len(tags)), fmt.Sprintf("at most %d tags", MaxTags))
+	}
+	for i, t := range tags {
+		field := fmt.Sprintf("tags[%d]", i)
+		switch {
+		case t.Key == "":
+			return Invalid(field+".Key", "", "must not be empty; write tags as Key=Value")
+		case utf8.RuneCountInString(t.Key) > MaxTagKeyLength:
+			return Invalid(field+".Key", t.Key, fmt.Sprintf("must be at most %d characters", MaxTagKeyLength))
+		case utf8.RuneCountInString(t.Value) > MaxTagValueLength:
+			return Invalid(field+".Value", t.Value, fmt.Sprintf("must be at most %d characters", MaxTagValueLength))
+		case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
+			return Invalid(field+".Key", t.Key, "the aws: prefix is reserved")
+		}
+	}
+	return nil
+}

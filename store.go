@@ -1,0 +1,33 @@
+package hearth
+
+import "context"
+
+// Store keeps clusters and nodes. Every method is one transaction: a caller
+// killed at any instant leaves the store either before or after the change.
+// Lookups of missing records return an error wrapping ErrNotFound.
+type Store interface {
+	// CreateCluster stores a new cluster together with its nodes, atomically.
+	CreateCluster(ctx context.Context, c *Cluster, nodes []*Node) error
+	// Cluster returns the cluster with the given id.
+	Cluster(ctx context.Context, id string) (*Cluster, error)
+	// Clusters returns the clusters in any of the given states (all when
+	// states is empty), newest first.
+	Clusters(ctx context.Context, states ...ClusterState) ([]*Cluster, error)
+	// UpdateCluster reads the cluster, applies fn, and writes the result in
+	// one transaction. If fn returns an error nothing is written and that
+	// error is returned.
+	UpdateCluster(ctx context.Context, id string, fn func(*Cluster) error) (*Cluster, error)
+
+	// AddNode stores a new node of an existing cluster.
+	AddNode(ctx context.Context, n *Node) error
+	// Node returns the node with the given id.
+	Node(ctx context.Context, id string) (*Node, error)
+	// Nodes returns the nodes of a cluster, oldest first.
+	Nodes(ctx context.Context, clusterID string) ([]*Node, error)
+	// UpdateNode reads the node, applies fn and writes it back atomically,
+	// like UpdateCluster.
+	UpdateNode(ctx context.Context, id string, fn func(*Node) error) (*Node, error)
+
+	// Close releases the store.
+	Close() error
+}
