@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,6 +273,9 @@ func (a *Agent) converge(p hearth.Plan) {
 			continue
 		}
 		d := newDaemon(name, cmd, a.cfg.Dir, a.cfg.NodeID, a.log)
+		if name == "worker" {
+			d.waitFor = strings.TrimPrefix(p.Worker.MasterURL, "spark://")
+		}
 		a.daemons[name] = d
 		go d.supervise()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,10 @@ type daemon struct {
 	logPath string
 	pidPath string
 	log     *slog.Logger
+	// waitFor, when set, is a host:port that must accept connections before
+	// the daemon starts: a worker started before its master is listening
+	// falls into Spark's registration retry backoff (seconds).
+	waitFor string
 
 	mu          sync.Mutex
 	pid         int
@@ -95,6 +100,9 @@ func (d *daemon) supervise() {
 	}
 	backoff := time.Second
 	for {
+		if !d.awaitDependency() {
+			return
+		}
 		started := time.Now()
 		exited, pid, err := d.start()
 		if err != nil {
@@ -123,6 +131,23 @@ func (d *daemon) supervise() {
 			return
 		}
 	}
+}
+
+// awaitDependency waits until d.waitFor accepts a TCP connection. It
+// returns false if the daemon is stopped first.
+func (d *daemon) awaitDependency() bool {
+	for d.waitFor != "" {
+		if c, err := net.DialTimeout("tcp", d.waitFor, time.Second); err == nil {
+			c.Close()
+			return true
+		}
+		select {
+		case <-d.stopCh:
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 // start launches the JVM; exited receives its Wait result.

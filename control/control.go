@@ -99,7 +99,7 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 	}
 	rel, err := spark.ResolveRelease(spec.ReleaseLabel)
 	if err != nil {
-		return nil, &hearth.ValidationError{Field: "release-label", Value: spec.ReleaseLabel, Reason: err.Error()}
+		return nil, fmt.Errorf("%w: %v", hearth.ErrInvalid, err) // the message names the field and value
 	}
 	if spec.Provisioner == "" {
 		spec.Provisioner = "local"

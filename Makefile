@@ -1,0 +1,38 @@
+# Hearth — see README.md.
+GO      ?= go
+BIN     := bin/hearth
+
+.PHONY: all deps build demo test test-unit test-integration bench vet clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/hearth
+
+# Creates a 1 master + 2 worker local cluster, runs a job on it, prints the
+# result, terminates it.
+demo: build
+	@scripts/demo.sh
+
+vet:
+	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" >&2; exit 1)
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+# Real Spark JVMs, real SQLite, the real binary.
+test-integration:
+	$(GO) test -count=1 -tags integration -timeout 20m ./e2e/
+
+test: deps vet test-unit test-integration
+
+bench: build
+	$(GO) run ./bench/clusterready -hearth $(BIN)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,443 @@
+// Command clusterready measures how long Hearth takes to make a local
+// 1 master + 2 worker Spark cluster ready, against a floor measured in the
+// same run: the same three Spark JVMs started directly, with the same
+// environment, and timed the same way.
+//
+//	go run ./bench/clusterready -runs 5 [-hearth bin/hearth] [-out bench/results/clusterready.json]
+//
+// Hearth: one `hearth server` for the whole benchmark; per run, `hearth
+// create-cluster --instance-type local.medium --instance-count 3`, timed from
+// just before the CLI starts until describe-cluster (polled every 100ms)
+// shows WAITING; then terminate-clusters and wait cluster-terminated.
+//
+// Floor: `spark-class ...Master` and two `...Worker`, each in its own process
+// group, timed until the master's /json (polled every 100ms) says ALIVE
+// with 2 alive workers. Floor and Hearth runs alternate so that they share
+// the machine's noise. See bench/README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type config struct {
+	runs, warmup int
+	hearthBin    string
+	out          string
+	sparkHome    string
+	strategy     string
+	dialPoll     time.Duration
+	timeout      time.Duration
+	keep         bool
+}
+
+// result is the JSON document the benchmark writes.
+type result struct {
+	Benchmark string    `json:"benchmark"`
+	Started   time.Time `json:"started"`
+	Host      struct {
+		CPUs      int     `json:"cpus"`
+		GOOS      string  `json:"goos"`
+		Load1     float64 `json:"load1_at_start"`
+		Java      string  `json:"java"`
+		SparkHome string  `json:"spark_home"`
+	} `json:"host"`
+	HearthBinary     string      `json:"hearth_binary"`
+	HearthBinaryTime time.Time   `json:"hearth_binary_mtime"`
+	FloorStrategy    string      `json:"floor_strategy"`
+	StrategyWhy      string      `json:"floor_strategy_reason"`
+	Warmup           int         `json:"warmup_runs_discarded"`
+	Floor            []floorRun  `json:"floor"`
+	Hearth           []hearthRun `json:"hearth"`
+	Summary          summary     `json:"summary"`
+	Warnings         []string    `json:"warnings,omitempty"`
+	Dir              string      `json:"dir,omitempty"`
+}
+
+type stat struct {
+	Median float64 `json:"median_s"`
+	Min    float64 `json:"min_s"`
+	Max    float64 `json:"max_s"`
+}
+
+type summary struct {
+	Floor  stat `json:"floor"`
+	Hearth stat `json:"hearth"`
+	// Ratio is median(hearth)/median(floor): 1.0 means Hearth adds nothing
+	// to what the JVMs themselves take.
+	Ratio    float64 `json:"ratio_median"`
+	RatioMin float64 `json:"ratio_min"`
+	// Overhead is median(hearth) - median(floor), in seconds.
+	Overhead float64 `json:"overhead_median_s"`
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.runs, "runs", 5, "timed runs of each (floor and Hearth, alternating)")
+	flag.IntVar(&c.warmup, "warmup", 1, "untimed runs of each first (warm the page cache; detect Hearth's worker start strategy)")
+	flag.StringVar(&c.hearthBin, "hearth", "bin/hearth", "the hearth binary to measure (build it first: go build -o bin/hearth ./cmd/hearth)")
+	flag.StringVar(&c.out, "out", "bench/results/clusterready.json", "JSON result file")
+	flag.StringVar(&c.sparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark distribution for both (default $SPARK_HOME, else the pip-installed pyspark)")
+	flag.StringVar(&c.strategy, "floor-strategy", "auto", "when the floor starts its workers: after-master-port, simultaneous, or auto (what Hearth does, seen in the warm-up run)")
+	flag.DurationVar(&c.dialPoll, "floor-dial-poll", 25*time.Millisecond, "how often the floor tries the master's port (after-master-port)")
+	flag.DurationVar(&c.timeout, "timeout", 3*time.Minute, "give up on a run after this long")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (logs) even on success")
+	flag.Parse()
+	os.Exit(run(c))
+}
+
+func run(c config) (code int) {
+	if c.runs < 1 {
+		fmt.Fprintln(os.Stderr, "clusterready: -runs must be at least 1")
+		return 2
+	}
+	switch c.strategy {
+	case "auto", afterMasterPort, simultaneous:
+	default:
+		fmt.Fprintf(os.Stderr, "clusterready: -floor-strategy %q: want auto, %s or %s\n", c.strategy, afterMasterPort, simultaneous)
+		return 2
+	}
+	res := &result{Benchmark: "clusterready", Started: time.Now().UTC(), Warmup: c.warmup}
+	warn := func(format string, a ...any) {
+		s := fmt.Sprintf(format, a...)
+		res.Warnings = append(res.Warnings, s)
+		fmt.Fprintln(os.Stderr, "WARNING:", s)
+	}
+	bin, err := filepath.Abs(c.hearthBin)
+	if err == nil {
+		_, err = os.Stat(bin)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "clusterready: hearth binary: %v (build it: go build -o bin/hearth ./cmd/hearth)\n", err)
+		return 2
+	}
+	res.HearthBinary = bin
+	if fi, err := os.Stat(bin); err == nil {
+		res.HearthBinaryTime = fi.ModTime().UTC()
+		if newer := newerSource(fi.ModTime()); newer != "" {
+			warn("%s is older than %s: rebuild it (go build -o bin/hearth ./cmd/hearth)", c.hearthBin, newer)
+		}
+	}
+	if c.sparkHome == "" {
+		out, err := exec.Command("python3", "-c", "import pyspark,os;print(os.path.dirname(pyspark.__file__))").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "clusterready: no -spark-home, no $SPARK_HOME and no pip-installed pyspark")
+			return 2
+		}
+		c.sparkHome = strings.TrimSpace(string(out))
+	}
+	res.Host.CPUs, res.Host.GOOS, res.Host.SparkHome = runtime.NumCPU(), runtime.GOOS, c.sparkHome
+	res.Host.Load1 = load1()
+	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
+		res.Host.Java = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+
+	root, err := os.MkdirTemp("", "hearth-bench-clusterready-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clusterready:", err)
+		return 1
+	}
+	// Symlinks would make the /proc scan miss processes started under the
+	// resolved path.
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+
+	// Signals: the first cancels the run and starts the cleanup; later ones
+	// are reported but do not cut the cleanup short.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		first := true
+		for s := range sigs {
+			if first {
+				fmt.Fprintf(os.Stderr, "\nclusterready: %v: stopping, cleaning up...\n", s)
+				cancel()
+				first = false
+			} else {
+				fmt.Fprintf(os.Stderr, "clusterready: %v: still cleaning up, please wait\n", s)
+			}
+		}
+	}()
+
+	hb := &hearthBench{bin: bin, home: filepath.Join(root, "home"), sparkHome: c.sparkHome, timeout: c.timeout}
+	fb := &floorBench{sparkHome: c.sparkHome, strategy: c.strategy, dialPoll: c.dialPoll, timeout: c.timeout}
+
+	// Every exit path from here on goes through this.
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintln(os.Stderr, "clusterready: panic:", p)
+			code = 1
+		}
+		if err := fb.stopAll(); err != nil {
+			fmt.Fprintln(os.Stderr, "clusterready: cleanup:", err)
+			code = max(code, 1)
+		}
+		if err := hb.cleanup(); err != nil {
+			fmt.Fprintln(os.Stderr, "clusterready: cleanup:", err)
+			code = max(code, 1)
+		}
+		if reaped := reap(root, 10*time.Second); len(reaped) > 0 {
+			fmt.Fprintf(os.Stderr, "clusterready: cleanup: %d process(es) had to be signalled:\n", len(reaped))
+			for _, p := range reaped {
+				fmt.Fprintln(os.Stderr, "   ", p)
+			}
+		}
+		if left := referring(root); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "\n!!!!!!!! clusterready: %d PROCESS(ES) LEFT BEHIND (they refer to %s):\n", len(left), root)
+			for _, p := range left {
+				fmt.Fprintln(os.Stderr, "!!!!!!!!   ", p)
+			}
+			code = 3
+			return
+		}
+		fmt.Fprintf(os.Stderr, "clusterready: no process left behind (scanned /proc for %s)\n", root)
+		if code == 0 && !c.keep {
+			os.RemoveAll(root)
+		} else {
+			fmt.Fprintf(os.Stderr, "clusterready: logs kept in %s\n", root)
+		}
+	}()
+
+	fmt.Fprintf(os.Stderr, "clusterready: %s, SPARK_HOME=%s, dir %s\n", bin, c.sparkHome, root)
+	if err := hb.start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "clusterready:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "clusterready: hearth server up at %s\n", hb.endpoint)
+
+	floorN := 0
+	doFloor := func() (floorRun, error) {
+		floorN++
+		return fb.run(ctx, filepath.Join(root, fmt.Sprintf("floor-%d", floorN)))
+	}
+	fail := func(what string, err error) int {
+		if ctx.Err() != nil {
+			fmt.Fprintf(os.Stderr, "clusterready: interrupted during %s\n", what)
+			return 130
+		}
+		fmt.Fprintf(os.Stderr, "clusterready: %s: %v\n", what, err)
+		return 1
+	}
+
+	// Warm-up: Hearth first, so that "auto" knows how Hearth starts workers
+	// before the first floor run.
+	var evidence []hearthRun
+	for i := range c.warmup {
+		h, err := hb.run(ctx)
+		if err != nil {
+			return fail(fmt.Sprintf("warm-up hearth run %d", i+1), err)
+		}
+		evidence = append(evidence, h)
+		fmt.Fprintf(os.Stderr, "warm-up %d: hearth %.2fs\n", i+1, h.Seconds)
+	}
+	switch {
+	case c.strategy != "auto":
+		res.FloorStrategy, res.StrategyWhy = c.strategy, "chosen with -floor-strategy"
+	case len(evidence) > 0:
+		res.FloorStrategy, res.StrategyWhy = detectStrategy(evidence)
+	default:
+		res.FloorStrategy, res.StrategyWhy = afterMasterPort, "-warmup 0: assumed (Hearth's agent waits for the master's port); checked after the runs"
+	}
+	fb.strategy = res.FloorStrategy
+	fmt.Fprintf(os.Stderr, "floor strategy: %s (%s)\n", res.FloorStrategy, res.StrategyWhy)
+	for i := range c.warmup {
+		f, err := doFloor()
+		if err != nil {
+			return fail(fmt.Sprintf("warm-up floor run %d", i+1), err)
+		}
+		fmt.Fprintf(os.Stderr, "warm-up %d: floor %.2fs\n", i+1, f.Seconds)
+	}
+
+	for i := range c.runs {
+		f, err := doFloor()
+		if err != nil {
+			return fail(fmt.Sprintf("floor run %d", i+1), err)
+		}
+		res.Floor = append(res.Floor, f)
+		fmt.Fprintf(os.Stderr, "run %d: floor %.2fs\n", i+1, f.Seconds)
+		h, err := hb.run(ctx)
+		if err != nil {
+			return fail(fmt.Sprintf("hearth run %d", i+1), err)
+		}
+		res.Hearth = append(res.Hearth, h)
+		fmt.Fprintf(os.Stderr, "run %d: hearth %.2fs\n", i+1, h.Seconds)
+	}
+
+	// Checks.
+	for i, h := range res.Hearth {
+		if h.AliveWorkers != 2 {
+			warn("hearth run %d: the master reports %d alive workers, not 2", i+1, h.AliveWorkers)
+		}
+	}
+	for i, f := range res.Floor {
+		if f.AliveWorkers != 2 {
+			warn("floor run %d: %d alive workers, not 2", i+1, f.AliveWorkers)
+		}
+	}
+	if c.strategy == "auto" {
+		if s, why := detectStrategy(res.Hearth); s != res.FloorStrategy {
+			warn("floor strategy %s, but the timed Hearth runs look like %s (%s): the ratio is not like for like", res.FloorStrategy, s, why)
+		}
+	}
+
+	res.Summary = summarize(res.Floor, res.Hearth)
+	printTable(res)
+	if err := writeJSON(c.out, res); err != nil {
+		fmt.Fprintln(os.Stderr, "clusterready:", err)
+		return 1
+	}
+	fmt.Printf("\nwrote %s\n", c.out)
+	if len(res.Warnings) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// detectStrategy says how Hearth started its workers in runs, from its
+// agents' logs: a worker JVM started well after the master JVM, with no
+// failed connection to the master, means Hearth waited for the master's
+// port.
+func detectStrategy(runs []hearthRun) (string, string) {
+	var gaps []float64
+	failures := 0
+	for _, h := range runs {
+		if h.MasterStarted == 0 || h.WorkersStarted == 0 {
+			return afterMasterPort, "no daemon start times in the agent logs: assumed"
+		}
+		gaps = append(gaps, h.WorkersStarted-h.MasterStarted)
+		failures += h.ConnectFailed
+	}
+	g := slices.Min(gaps)
+	if g >= 0.5 && failures == 0 {
+		return afterMasterPort, fmt.Sprintf("Hearth's agents started the workers %.2fs or more after the master, and no worker failed to connect: they wait for the master's port", g)
+	}
+	return simultaneous, fmt.Sprintf("Hearth's agents started the workers %.2fs after the master; %d failed connection(s) to the master", g, failures)
+}
+
+func summarize(floor []floorRun, hr []hearthRun) summary {
+	var f, h []float64
+	for _, r := range floor {
+		f = append(f, r.Seconds)
+	}
+	for _, r := range hr {
+		h = append(h, r.Seconds)
+	}
+	s := summary{Floor: stats(f), Hearth: stats(h)}
+	if s.Floor.Median > 0 {
+		s.Ratio = round3(s.Hearth.Median / s.Floor.Median)
+	}
+	if s.Floor.Min > 0 {
+		s.RatioMin = round3(s.Hearth.Min / s.Floor.Min)
+	}
+	s.Overhead = round3(s.Hearth.Median - s.Floor.Median)
+	return s
+}
+
+func stats(xs []float64) stat {
+	if len(xs) == 0 {
+		return stat{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{Median: round3(med), Min: round3(s[0]), Max: round3(s[len(s)-1])}
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+func printTable(res *result) {
+	fmt.Printf("\ncluster ready: 1 master + 2 workers, local (%d CPUs, load %.2f at start)\n", res.Host.CPUs, res.Host.Load1)
+	fmt.Printf("floor strategy: %s — %s\n\n", res.FloorStrategy, res.StrategyWhy)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tfloor s\t| port\twrk start\talive\t|\thearth s\t| create\tregist.\tmaster\twrk start\tspark rdy\tWAITING\tterm s\t")
+	for i := range res.Floor {
+		f := res.Floor[i]
+		fmt.Fprintf(tw, "%d\t%.2f\t| %.2f\t%.2f\t%.2f\t|\t", i+1, f.Seconds, f.MasterPort, f.WorkersStart, f.MasterAlive)
+		if i < len(res.Hearth) {
+			h := res.Hearth[i]
+			fmt.Fprintf(tw, "%.2f\t| %.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t", h.Seconds, h.CreateReturned, h.AgentsRegistered, h.MasterStarted, h.WorkersStarted, h.SparkReady, h.Seconds, h.TerminateSeconds)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	s := res.Summary
+	fmt.Printf("\n%-8s median %6.2fs   min %6.2fs   max %6.2fs\n", "floor", s.Floor.Median, s.Floor.Min, s.Floor.Max)
+	fmt.Printf("%-8s median %6.2fs   min %6.2fs   max %6.2fs\n", "hearth", s.Hearth.Median, s.Hearth.Min, s.Hearth.Max)
+	fmt.Printf("ratio    median(hearth)/median(floor) = %.2f   (min/min %.2f; overhead %+.2fs)\n", s.Ratio, s.RatioMin, s.Overhead)
+	fmt.Println("\nfloor phases: master RPC port open, workers started, master ALIVE (seconds from start).")
+	fmt.Println("hearth phases: create-cluster returned, last agent registered, master JVM started, last worker JVM")
+	fmt.Println("started (agent logs), Spark master /json ALIVE+2 workers (polled directly), WAITING seen; term = terminate to TERMINATED.")
+	for _, w := range res.Warnings {
+		fmt.Println("WARNING:", w)
+	}
+}
+
+func writeJSON(path string, res *result) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}
+
+// newerSource returns a Go file of the module in the working directory
+// (outside bench/) newer than t, or "".
+func newerSource(t time.Time) string {
+	if _, err := os.Stat("go.mod"); err != nil {
+		return ""
+	}
+	found := ""
+	errStop := errors.New("stop")
+	filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (p == "bench" || p == "bin" || strings.HasPrefix(d.Name(), ".")) && p != "." {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			if fi, err := d.Info(); err == nil && fi.ModTime().After(t) {
+				found = p
+				return errStop
+			}
+		}
+		return nil
+	})
+	return found
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// group is a process started in its own process group (Setpgid), so that it
+// and everything it forks can be signalled together.
+type group struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the leader has been waited for
+}
+
+// startGroup starts cmd as the leader of a new process group, its output
+// appended to logPath.
+func startGroup(name string, cmd *exec.Cmd, logPath string) (*group, error) {
+	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close() // the child has its own copy once started
+	cmd.Stdout, cmd.Stderr = out, out
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	g := &group{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(g.exited) }()
+	return g, nil
+}
+
+func (g *group) pgid() int { return g.cmd.Process.Pid }
+
+// running reports whether the group leader has not exited yet.
+func (g *group) running() bool {
+	select {
+	case <-g.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM to the group, SIGKILL after grace, and returns once
+// no member of the group is left (or an error naming the survivors).
+func (g *group) stop(grace time.Duration) error {
+	pgid := g.pgid()
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	killed := false
+	for {
+		members := groupMembers(pgid)
+		if !g.running() && len(members) == 0 {
+			return nil
+		}
+		if !killed && time.Now().After(deadline) {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			killed = true
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			return fmt.Errorf("%s: process group %d survives SIGKILL: %v", g.name, pgid, members)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// procStat returns the fields of /proc/<pid>/stat after the command name
+// (index 0 is field 3, the state).
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
+func pids() []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// groupMembers lists the live (non-zombie) processes of process group pgid.
+func groupMembers(pgid int) []int {
+	var out []int
+	for _, pid := range pids() {
+		f := procStat(pid)
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		if pg, _ := strconv.Atoi(f[2]); pg == pgid { // field 5: pgrp
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// leftover is a process that still refers to the benchmark's directory.
+type leftover struct {
+	Pid     int    `json:"pid"`
+	Cmdline string `json:"cmdline"`
+}
+
+func (l leftover) String() string {
+	c := l.Cmdline
+	if len(c) > 160 {
+		c = c[:160] + "..."
+	}
+	return fmt.Sprintf("pid %d: %s", l.Pid, c)
+}
+
+// referring lists the live processes other than this one whose command
+// line or environment contains dir: every process the benchmark started
+// (the hearth server, its agents, their JVMs and the floor's JVMs) has the
+// benchmark's temporary directory in one or the other.
+func referring(dir string) []leftover {
+	needle := []byte(dir)
+	self := os.Getpid()
+	var out []leftover
+	for _, pid := range pids() {
+		if pid == self {
+			continue
+		}
+		f := procStat(pid)
+		if len(f) < 1 || f[0] == "Z" {
+			continue
+		}
+		base := "/proc/" + strconv.Itoa(pid)
+		cmdline, _ := os.ReadFile(base + "/cmdline")
+		environ, _ := os.ReadFile(base + "/environ")
+		if bytes.Contains(cmdline, needle) || bytes.Contains(environ, needle) {
+			out = append(out, leftover{Pid: pid, Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))})
+		}
+	}
+	return out
+}
+
+// reap stops every process referring to dir: SIGTERM, then SIGKILL after
+// grace. It returns the processes it had to signal.
+func reap(dir string, grace time.Duration) []leftover {
+	found := referring(dir)
+	if len(found) == 0 {
+		return nil
+	}
+	for _, p := range found {
+		syscall.Kill(p.Pid, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) && len(referring(dir)) > 0 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, p := range referring(dir) {
+		syscall.Kill(p.Pid, syscall.SIGKILL)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && len(referring(dir)) > 0 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return found
+}
+
+// freePorts returns k distinct loopback ports that were free a moment ago.
+func freePorts(k int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range k {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// cleanEnv is this process's environment without the variables the
+// benchmark sets itself, so an outer Hearth or Spark setup cannot leak in.
+func cleanEnv() []string {
+	drop := []string{"HEARTH_", "SPARK_CONF_DIR=", "SPARK_LOG_DIR=", "SPARK_LOCAL_DIRS=", "SPARK_WORKER_DIR=",
+		"SPARK_LOCAL_IP=", "SPARK_DAEMON_MEMORY=", "SPARK_HOME=", "SPARK_MASTER", "SPARK_WORKER"}
+	var out []string
+next:
+	for _, kv := range os.Environ() {
+		for _, p := range drop {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
