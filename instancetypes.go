@@ -2,8 +2,10 @@ package hearth
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // InstanceType is a machine size: EC2's, or one of Hearth's local.* sizes
@@ -136,6 +138,7 @@ func FitToHost(c *Cluster, h Host) ([]string, error) {
 		return nil, Invalid("instance-groups", fmt.Sprintf("%d workers", workers),
 			fmt.Sprintf("this host has %d MiB of memory, too little for %d Spark workers of at least %d MiB each plus %d MiB of reserve; use fewer workers", h.MemoryMB, workers, MinWorkerMemory, HostReserveMB+DaemonHeapMB*daemons))
 	}
+	scaled := shareMemory(c, masterWorks, budget)
 	var notes []string
 	for i := range c.InstanceGroups {
 		g := &c.InstanceGroups[i]
@@ -147,12 +150,67 @@ func FitToHost(c *Cluster, h Host) ([]string, error) {
 			g.Spark.Cores = h.CPUs
 		}
 		if asked > budget {
-			scaled := int(int64(g.Spark.MemoryMB) * int64(budget) / int64(asked))
-			scaled = max(scaled-scaled%memoryRoundingMB, MinWorkerMemory)
 			notes = append(notes, fmt.Sprintf("%s (%s): Spark worker memory reduced from %d MiB to %d MiB: the cluster's workers asked %d MiB, this host can give %d MiB (%d MiB less %d MiB reserved)",
-				g.Id, g.InstanceType, g.Spark.MemoryMB, scaled, asked, budget, h.MemoryMB, h.MemoryMB-budget))
-			g.Spark.MemoryMB = scaled
+				g.Id, g.InstanceType, g.Spark.MemoryMB, scaled[i], asked, budget, h.MemoryMB, h.MemoryMB-budget))
+			g.Spark.MemoryMB = scaled[i]
 		}
 	}
 	return notes, nil
+}
+
+// shareMemory scales every worker group's memory by one factor so all
+// workers together fit budget, except that no worker gets less than
+// MinWorkerMemory: groups that would are held at the minimum and the factor
+// is recomputed over the rest. Results are rounded down to 128 MiB. The
+// caller has checked that budget covers MinWorkerMemory for every worker.
+func shareMemory(c *Cluster, masterWorks bool, budget int) map[int]int {
+	out := map[int]int{}
+	pinned := map[int]bool{}
+	for {
+		rest, restAsked := budget, 0
+		for i, g := range c.InstanceGroups {
+			if g.InstanceGroupType == RoleMaster && !masterWorks {
+				continue
+			}
+			if pinned[i] {
+				rest -= g.RequestedInstanceCount * MinWorkerMemory
+			} else {
+				restAsked += g.RequestedInstanceCount * g.Spark.MemoryMB
+			}
+		}
+		changed := false
+		for i, g := range c.InstanceGroups {
+			if (g.InstanceGroupType == RoleMaster && !masterWorks) || pinned[i] {
+				continue
+			}
+			share := int(int64(g.Spark.MemoryMB) * int64(rest) / int64(max(restAsked, 1)))
+			share -= share % memoryRoundingMB
+			if share < MinWorkerMemory {
+				pinned[i], changed = true, true
+			}
+			out[i] = max(share, MinWorkerMemory)
+		}
+		if !changed {
+			return out
+		}
+	}
+}
+
+// NormalizedInstanceHours is EMR's usage figure: for every node, its hours
+// of life rounded up to whole hours, times its type's normalization factor.
+func NormalizedInstanceHours(nodes []*Node, now time.Time) int {
+	total := 0
+	for _, n := range nodes {
+		start := n.Timeline.CreationDateTime
+		if start == nil {
+			continue
+		}
+		end := now
+		if n.Timeline.EndDateTime != nil {
+			end = *n.Timeline.EndDateTime
+		}
+		hours := int(math.Ceil(end.Sub(*start).Hours()))
+		total += max(hours, 1) * instanceTypes[n.InstanceType].NormalizationFactor
+	}
+	return total
 }

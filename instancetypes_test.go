@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearthcluster/hearth"
 )
@@ -146,4 +147,32 @@ func TestFitToHost(t *testing.T) {
 			t.Errorf("reason %q does not say how much memory the host has", ve.Reason)
 		}
 	})
+}
+
+// TestFitToHostMinimumStaysWithinBudget: workers held at the minimum memory
+// must not push the total past what the host can give.
+func TestFitToHostMinimumStaysWithinBudget(t *testing.T) {
+	c, _, err := hearth.NewCluster(hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{
+		{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1},
+		{InstanceGroupType: hearth.RoleCore, InstanceType: "r5.4xlarge", InstanceCount: 1},
+		{InstanceGroupType: hearth.RoleTask, InstanceType: "local.small", InstanceCount: 1},
+	}}, "4.0.1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := hearth.Host{CPUs: 2, MemoryMB: 4684}
+	if _, err := hearth.FitToHost(c, host); err != nil {
+		t.Fatal(err)
+	}
+	budget := host.MemoryMB - hearth.HostReserveMB - hearth.DaemonHeapMB*3
+	total := 0
+	for _, g := range c.InstanceGroups[1:] {
+		if g.Spark.MemoryMB < hearth.MinWorkerMemory {
+			t.Errorf("%s: %d MiB is below the minimum", g.InstanceType, g.Spark.MemoryMB)
+		}
+		total += g.Spark.MemoryMB
+	}
+	if total > budget {
+		t.Errorf("workers get %d MiB in all, more than the host's budget of %d MiB", total, budget)
+	}
 }

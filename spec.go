@@ -2,6 +2,7 @@ package hearth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -89,7 +90,7 @@ func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster,
 		ReleaseLabel:         spec.ReleaseLabel,
 		SparkVersion:         sparkVersion,
 		Applications:         apps,
-		Tags:                 spec.Tags,
+		Tags:                 slices.Clone(spec.Tags),
 		AutoTerminate:        spec.AutoTerminate,
 		TerminationProtected: spec.TerminationProtected,
 		Provisioner:          provisioner,

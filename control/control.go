@@ -156,12 +156,24 @@ func (s *Server) DescribeCluster(ctx context.Context, id string) (*ClusterView, 
 	if err != nil {
 		return nil, err
 	}
+	c.NormalizedInstanceHours = hearth.NormalizedInstanceHours(nodes, s.now())
 	return &ClusterView{Cluster: c, Nodes: nodes}, nil
 }
 
 // ListClusters returns the clusters in the given states, newest first.
 func (s *Server) ListClusters(ctx context.Context, states ...hearth.ClusterState) ([]*hearth.Cluster, error) {
-	return s.store.Clusters(ctx, states...)
+	cs, err := s.store.Clusters(ctx, states...)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		nodes, err := s.store.Nodes(ctx, c.Id)
+		if err != nil {
+			return nil, err
+		}
+		c.NormalizedInstanceHours = hearth.NormalizedInstanceHours(nodes, s.now())
+	}
+	return cs, nil
 }
 
 // TerminateClusters asks each cluster to terminate. It is all or nothing

@@ -108,7 +108,7 @@ func (l *Locator) Locate(ctx context.Context, version string) (Distribution, err
 	if cacheMiss == "" {
 		return d, nil
 	}
-	return Distribution{}, fmt.Errorf("%w: Spark %s not found (%s; %s); get it with `pip install pyspark==%s` or `hearth runtime install %s`",
+	return Distribution{}, fmt.Errorf("%w: Spark %s not found (%s; %s); get it with `pip install pyspark==%s` or `hearth runtime install spark-%s`",
 		ErrNotInstalled, version, pyMiss, cacheMiss, version, version)
 }
 

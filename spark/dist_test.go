@@ -424,7 +424,7 @@ func TestLocateNotInstalled(t *testing.T) {
 	if !errors.Is(err, spark.ErrNotInstalled) {
 		t.Fatalf("Locate = %v, want ErrNotInstalled", err)
 	}
-	for _, want := range []string{"Spark " + fakeVersion, "pip install pyspark==" + fakeVersion, "hearth runtime install " + fakeVersion, l.CacheDir} {
+	for _, want := range []string{"Spark " + fakeVersion, "pip install pyspark==" + fakeVersion, "hearth runtime install spark-" + fakeVersion, l.CacheDir} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}

@@ -85,7 +85,7 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 	root.AddCommand(
 		newServerCmd(g), newAgentCmd(g),
 		newCreateClusterCmd(g), newListClustersCmd(g), newDescribeClusterCmd(g),
-		newTerminateClustersCmd(g), newWaitCmd(g),
+		newTerminateClustersCmd(g), newWaitCmd(g), newRuntimeCmd(g),
 	)
 	return root
 }
@@ -152,3 +152,6 @@ func expandListFlags(args []string) []string {
 	}
 	return out
 }
+
+// invalid marks err as the user's mistake (exit code 2).
+func invalid(err error) error { return fmt.Errorf("%w: %v", hearth.ErrInvalid, err) }

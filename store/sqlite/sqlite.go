@@ -37,12 +37,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate") // writers queue at BEGIN instead of failing at COMMIT
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/hearthcluster/hearth/spark"
+	"github.com/spf13/cobra"
+)
+
+func newRuntimeCmd(g *globals) *cobra.Command {
+	var sparkHome, archiveURL string
+	locator := func() *spark.Locator {
+		return &spark.Locator{SparkHome: sparkHome, CacheDir: filepath.Join(g.home, "runtime"), ArchiveURL: archiveURL}
+	}
+	root := &cobra.Command{
+		Use:   "runtime",
+		Short: "Find or install the Spark runtime clusters run on",
+		Long: `Hearth looks for a Spark distribution in this order: --spark-home
+($SPARK_HOME), a pip-installed pyspark of the right version, the cache in
+$HEARTH_HOME/runtime. 'install' downloads spark-<v>-bin-hadoop3.tgz from the
+Apache archive, verifies its SHA-512 and unpacks it into the cache.`,
+	}
+	root.PersistentFlags().StringVar(&sparkHome, "spark-home", os.Getenv("SPARK_HOME"), "a Spark distribution to use ($SPARK_HOME)")
+	root.PersistentFlags().StringVar(&archiveURL, "spark-archive-url", envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"), "where to download Spark releases from")
+
+	show := func(cmd *cobra.Command, d spark.Distribution) error {
+		return printJSON(cmd.OutOrStdout(), d)
+	}
+	locate := &cobra.Command{
+		Use:   "locate [release-label]",
+		Short: "Show where the Spark runtime of a release is (default spark-" + spark.DefaultVersion + ")",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := releaseVersion(args)
+			if err != nil {
+				return err
+			}
+			d, err := locator().Locate(cmd.Context(), v)
+			if err != nil {
+				return err
+			}
+			return show(cmd, d)
+		},
+	}
+	install := &cobra.Command{
+		Use:   "install [release-label]",
+		Short: "Install the Spark runtime of a release if it is not found (default spark-" + spark.DefaultVersion + ")",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := releaseVersion(args)
+			if err != nil {
+				return err
+			}
+			d, err := locator().Install(cmd.Context(), v, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			return show(cmd, d)
+		},
+	}
+	root.AddCommand(locate, install)
+	return root
+}
+
+// releaseVersion resolves an optional release label to a Spark version.
+func releaseVersion(args []string) (string, error) {
+	label := ""
+	if len(args) > 0 {
+		label = args[0]
+	}
+	r, err := spark.ResolveRelease(label)
+	if err != nil {
+		return "", invalid(err)
+	}
+	return r.SparkVersion, nil
+}

@@ -1,0 +1,95 @@
+//go:build integration
+
+package e2e
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/control"
+)
+
+// waitFor polls describe-cluster until ok holds or a minute passes.
+func (e *env) waitFor(id, what string, ok func(*control.ClusterView) bool) *control.ClusterView {
+	e.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		v := e.describe(id)
+		if ok(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s; cluster %s (%s)", what, v.Cluster.Status.State, v.Cluster.Status.StateChangeReason.Message)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func aliveWorkers(v *control.ClusterView) int {
+	for _, n := range v.Nodes {
+		if n.Role == hearth.RoleMaster && n.Observed.Master != nil {
+			return n.Observed.Master.AliveWorkers
+		}
+	}
+	return -1
+}
+
+// TestNodeFailures: a killed worker JVM is restarted by its agent; a node
+// whose agent dies is marked FAILED and replaced; the cluster stays WAITING
+// with all its workers throughout.
+func TestNodeFailures(t *testing.T) {
+	e := newEnv(t)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "3", "--wait")).ClusterId
+	v := e.describe(id)
+	var worker *hearth.Node
+	for _, n := range v.Nodes {
+		if n.Role == hearth.RoleCore {
+			worker = n
+			break
+		}
+	}
+
+	// 1. The worker JVM dies: the agent restarts it.
+	jvm := worker.Observed.Daemons[0].PID
+	if err := syscall.Kill(jvm, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	v = e.waitFor(id, "the worker JVM to be restarted and re-registered", func(v *control.ClusterView) bool {
+		for _, n := range v.Nodes {
+			if n.Id == worker.Id && len(n.Observed.Daemons) == 1 {
+				d := n.Observed.Daemons[0]
+				return d.Running && d.Restarts == 1 && d.PID != jvm && aliveWorkers(v) == 2
+			}
+		}
+		return false
+	})
+	if v.Cluster.Status.State != hearth.ClusterWaiting {
+		t.Errorf("cluster %s after a worker restart, want WAITING", v.Cluster.Status.State)
+	}
+
+	// 2. The node's agent dies: the node fails and is replaced.
+	if err := syscall.Kill(worker.Observed.AgentPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	v = e.waitFor(id, "the failed node to be replaced", func(v *control.ClusterView) bool {
+		failed, running := false, 0
+		for _, n := range v.Nodes {
+			if n.Id == worker.Id {
+				failed = n.State == hearth.NodeFailed
+			} else if n.State == hearth.NodeRunning {
+				running++
+			}
+		}
+		return failed && running == 3 && aliveWorkers(v) == 2
+	})
+	if len(v.Nodes) != 4 || v.Cluster.Status.State != hearth.ClusterWaiting {
+		t.Errorf("%d nodes, cluster %s; want 4 nodes (one replaced), WAITING", len(v.Nodes), v.Cluster.Status.State)
+	}
+	for _, n := range v.Nodes {
+		if n.Id == worker.Id && n.StateMessage != "agent process exited" {
+			t.Errorf("failed node message %q", n.StateMessage)
+		}
+	}
+}
