@@ -109,7 +109,11 @@ type Cluster struct {
 	Tags                 []Tag           `json:"Tags"`
 	AutoTerminate        bool            `json:"AutoTerminate"`
 	TerminationProtected bool            `json:"TerminationProtected"`
-	MasterPublicDnsName  string          `json:"MasterPublicDnsName,omitempty"`
+	StepConcurrencyLevel int             `json:"StepConcurrencyLevel"`
+	LogUri               string          `json:"LogUri,omitempty"`
+	// AutoTerminationPolicy: terminate after this many idle seconds (0: never).
+	IdleTimeout         int64  `json:"IdleTimeoutSeconds,omitempty"`
+	MasterPublicDnsName string `json:"MasterPublicDnsName,omitempty"`
 	// NormalizedInstanceHours follows EMR's rounding: each node counts whole
 	// hours, scaled by its instance type's normalization factor.
 	NormalizedInstanceHours int `json:"NormalizedInstanceHours"`

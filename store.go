@@ -28,6 +28,18 @@ type Store interface {
 	// like UpdateCluster.
 	UpdateNode(ctx context.Context, id string, fn func(*Node) error) (*Node, error)
 
+	// AddSteps appends steps to a cluster's queue atomically: check runs on
+	// the cluster inside the transaction, and if it returns an error no step
+	// is stored. Steps get increasing Seq numbers in the order given.
+	AddSteps(ctx context.Context, clusterID string, steps []*Step, check func(*Cluster) error) error
+	// Step returns one step of a cluster.
+	Step(ctx context.Context, clusterID, stepID string) (*Step, error)
+	// Steps returns a cluster's steps in the given states (all when none),
+	// in queue order (oldest first).
+	Steps(ctx context.Context, clusterID string, states ...StepState) ([]*Step, error)
+	// UpdateStep reads, applies fn and writes back atomically.
+	UpdateStep(ctx context.Context, clusterID, stepID string, fn func(*Step) error) (*Step, error)
+
 	// Close releases the store.
 	Close() error
 }

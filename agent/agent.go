@@ -102,7 +102,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	tick := time.NewTicker(a.cfg.Heartbeat)
 	defer tick.Stop()
 	for {
+		var masterChanged <-chan struct{}
+		if a.master != nil {
+			masterChanged = a.master.changed
+		}
 		select {
+		case <-masterChanged:
+			a.report(ctx, false)
 		case <-ctx.Done():
 			a.stopAll()
 			return ctx.Err()

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -20,6 +21,9 @@ type masterWatch struct {
 
 	mu     sync.Mutex
 	status *hearth.MasterStatus
+	// changed gets a value when the master's status or worker count changes,
+	// so the agent reports readiness at once rather than at the next beat.
+	changed chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -27,7 +31,7 @@ type masterWatch struct {
 
 func newMasterWatch(url string, log *slog.Logger) *masterWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &masterWatch{url: url, log: log, http: &http.Client{Timeout: 5 * time.Second}, ctx: ctx, cancel: cancel}
+	return &masterWatch{url: url, log: log, http: &http.Client{Timeout: 5 * time.Second}, ctx: ctx, cancel: cancel, changed: make(chan struct{}, 1)}
 }
 
 func (m *masterWatch) close() { m.cancel() }
@@ -39,7 +43,7 @@ func (m *masterWatch) last() *hearth.MasterStatus {
 }
 
 func (m *masterWatch) run() {
-	t := time.NewTicker(500 * time.Millisecond)
+	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
 		st, err := m.fetch()
@@ -47,8 +51,15 @@ func (m *masterWatch) run() {
 			st = nil
 		}
 		m.mu.Lock()
+		old := m.status
 		m.status = st
 		m.mu.Unlock()
+		if summary(old) != summary(st) {
+			select {
+			case m.changed <- struct{}{}:
+			default:
+			}
+		}
 		select {
 		case <-m.ctx.Done():
 			return
@@ -93,4 +104,11 @@ func (m *masterWatch) fetch() (*hearth.MasterStatus, error) {
 		st.Workers = append(st.Workers, hearth.SparkWorker{Id: w.ID, Host: w.Host, Port: w.Port, WebUI: w.WebUIAddress, Cores: w.Cores, MemoryMB: w.Memory, State: w.State})
 	}
 	return st, nil
+}
+
+func summary(st *hearth.MasterStatus) string {
+	if st == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d/%d", st.Status, st.AliveWorkers, st.ActiveApps)
 }

@@ -95,6 +95,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
 		if err := rt.handle(w, r, node); err != nil {
+			if r.Context().Err() != nil {
+				return // the caller went away (an agent stopping mid long-poll)
+			}
 			if !errors.Is(err, hearth.ErrInvalid) && !errors.Is(err, hearth.ErrNotFound) && !errors.Is(err, hearth.ErrConflict) {
 				s.log.Error("request", "method", r.Method, "path", r.URL.Path, "err", err)
 			}

@@ -1,0 +1,206 @@
+package hearth
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// StepState is EMR's step state.
+type StepState string
+
+const (
+	StepPending       StepState = "PENDING"
+	StepCancelPending StepState = "CANCEL_PENDING"
+	StepRunning       StepState = "RUNNING"
+	StepCompleted     StepState = "COMPLETED"
+	StepCancelled     StepState = "CANCELLED"
+	StepFailed        StepState = "FAILED"
+	StepInterrupted   StepState = "INTERRUPTED"
+)
+
+// AllStepStates lists every step state.
+var AllStepStates = []StepState{StepPending, StepCancelPending, StepRunning, StepCompleted, StepCancelled, StepFailed, StepInterrupted}
+
+// Ended reports whether the step will not change again.
+func (s StepState) Ended() bool {
+	switch s {
+	case StepCompleted, StepCancelled, StepFailed, StepInterrupted:
+		return true
+	}
+	return false
+}
+
+// ActionOnFailure is what EMR does to the cluster when a step fails.
+type ActionOnFailure string
+
+const (
+	ActionTerminateJobFlow ActionOnFailure = "TERMINATE_JOB_FLOW"
+	ActionTerminateCluster ActionOnFailure = "TERMINATE_CLUSTER"
+	ActionCancelAndWait    ActionOnFailure = "CANCEL_AND_WAIT"
+	ActionContinue         ActionOnFailure = "CONTINUE"
+)
+
+// KeyValue is a Java property given to a step (HadoopJarStepConfig.Properties).
+type KeyValue struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+// HadoopJarStepConfig is what a step runs: EMR's name and shape. Hearth
+// understands the jars EMR users actually use with Spark: command-runner.jar
+// (run Args as a command, e.g. spark-submit ...) and script-runner.jar (run
+// the script at Args[0] with the rest as its arguments); any other Jar is
+// submitted to Spark with MainClass.
+type HadoopJarStepConfig struct {
+	Properties []KeyValue `json:"Properties,omitempty"`
+	Jar        string     `json:"Jar"`
+	MainClass  string     `json:"MainClass,omitempty"`
+	Args       []string   `json:"Args"`
+}
+
+// StepConfig is a request to add a step.
+type StepConfig struct {
+	Name            string              `json:"Name"`
+	ActionOnFailure ActionOnFailure     `json:"ActionOnFailure,omitempty"`
+	HadoopJarStep   HadoopJarStepConfig `json:"HadoopJarStep"`
+}
+
+// StepStateChangeReason says why a step is in its state.
+type StepStateChangeReason struct {
+	Code    string `json:"Code,omitempty"`
+	Message string `json:"Message,omitempty"`
+}
+
+// FailureDetails says why a step failed, read from its stderr.
+type FailureDetails struct {
+	Reason  string `json:"Reason,omitempty"`
+	Message string `json:"Message,omitempty"`
+	LogFile string `json:"LogFile,omitempty"`
+}
+
+// StepTimeline records a step's life.
+type StepTimeline struct {
+	CreationDateTime *time.Time `json:"CreationDateTime,omitempty"`
+	StartDateTime    *time.Time `json:"StartDateTime,omitempty"`
+	EndDateTime      *time.Time `json:"EndDateTime,omitempty"`
+}
+
+// StepStatus is a step's state, reason, failure details and timeline.
+type StepStatus struct {
+	State             StepState             `json:"State"`
+	StateChangeReason StepStateChangeReason `json:"StateChangeReason"`
+	FailureDetails    *FailureDetails       `json:"FailureDetails,omitempty"`
+	Timeline          StepTimeline          `json:"Timeline"`
+}
+
+// Step is one unit of work on a cluster.
+type Step struct {
+	Id              string              `json:"Id"`
+	ClusterId       string              `json:"ClusterId"`
+	Name            string              `json:"Name"`
+	Config          HadoopJarStepConfig `json:"Config"`
+	ActionOnFailure ActionOnFailure     `json:"ActionOnFailure"`
+	Status          StepStatus          `json:"Status"`
+	// Seq orders the steps of a cluster: they start in this order.
+	Seq int64 `json:"-"`
+	// CancelOption is how a cancel of a RUNNING step stops it.
+	CancelOption string `json:"-"`
+	// ExitCode is the step process's exit status once it ended.
+	ExitCode *int `json:"ExitCode,omitempty"`
+}
+
+// Limits on steps.
+const (
+	MaxStepConcurrency = 256
+	MaxStepNameLength  = 256
+	MaxPendingSteps    = 256
+)
+
+// NewStep validates cfg (element index i of a request, for messages) and
+// returns a PENDING step for cluster c.
+func NewStep(c *Cluster, cfg StepConfig, i int, now time.Time) (*Step, error) {
+	field := fmt.Sprintf("steps[%d]", i)
+	if cfg.Name == "" {
+		return nil, Invalid(field+".Name", "", "required; name the step, e.g. Name=Wordcount")
+	}
+	if len(cfg.Name) > MaxStepNameLength {
+		return nil, Invalid(field+".Name", fmt.Sprintf("%d characters", len(cfg.Name)), fmt.Sprintf("must be at most %d characters", MaxStepNameLength))
+	}
+	action, err := ParseActionOnFailure(field+".ActionOnFailure", string(cfg.ActionOnFailure))
+	if err != nil {
+		return nil, err
+	}
+	if c.StepConcurrencyLevel > 1 && (action == ActionCancelAndWait || action == ActionTerminateCluster || action == ActionTerminateJobFlow) {
+		return nil, Invalid(field+".ActionOnFailure", string(action), fmt.Sprintf("not allowed when StepConcurrencyLevel is %d (> 1); use CONTINUE", c.StepConcurrencyLevel))
+	}
+	jar := cfg.HadoopJarStep
+	switch {
+	case jar.Jar == "":
+		return nil, Invalid(field+".HadoopJarStep.Jar", "", "required: command-runner.jar, script-runner.jar, or the path of your application jar")
+	case IsCommandRunner(jar.Jar) && len(jar.Args) == 0:
+		return nil, Invalid(field+".HadoopJarStep.Args", "[]", "command-runner.jar needs the command to run, e.g. Args=[spark-submit,app.py]")
+	case IsScriptRunner(jar.Jar) && len(jar.Args) == 0:
+		return nil, Invalid(field+".HadoopJarStep.Args", "[]", "script-runner.jar needs the script's location as its first argument")
+	}
+	var props []KeyValue
+	for _, kv := range jar.Properties {
+		if kv.Key != "" { // the aws CLI sends "Properties":"" as one empty pair
+			props = append(props, kv)
+		}
+	}
+	jar.Properties = props
+	if jar.Args == nil {
+		jar.Args = []string{}
+	}
+	created := now.UTC()
+	return &Step{
+		Id:              NewStepID(),
+		ClusterId:       c.Id,
+		Name:            cfg.Name,
+		Config:          jar,
+		ActionOnFailure: action,
+		Status: StepStatus{
+			State:    StepPending,
+			Timeline: StepTimeline{CreationDateTime: &created},
+		},
+	}, nil
+}
+
+// ParseActionOnFailure accepts EMR's values (case-insensitively); empty
+// means CONTINUE, the CLI's default.
+func ParseActionOnFailure(field, v string) (ActionOnFailure, error) {
+	switch a := ActionOnFailure(strings.ToUpper(v)); a {
+	case "":
+		return ActionContinue, nil
+	case ActionTerminateJobFlow, ActionTerminateCluster, ActionCancelAndWait, ActionContinue:
+		return a, nil
+	}
+	return "", Invalid(field, v, "must be CONTINUE, CANCEL_AND_WAIT, TERMINATE_CLUSTER or TERMINATE_JOB_FLOW")
+}
+
+// IsCommandRunner reports whether jar names EMR's command-runner.jar.
+func IsCommandRunner(jar string) bool { return baseName(jar) == "command-runner.jar" }
+
+// IsScriptRunner reports whether jar names EMR's script-runner.jar.
+func IsScriptRunner(jar string) bool { return baseName(jar) == "script-runner.jar" }
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// SetStepState moves s to state at now with an optional reason message.
+func (s *Step) SetState(state StepState, message string, now time.Time) {
+	t := now.UTC()
+	if state == StepRunning && s.Status.Timeline.StartDateTime == nil {
+		s.Status.Timeline.StartDateTime = &t
+	}
+	if state.Ended() && s.Status.Timeline.EndDateTime == nil {
+		s.Status.Timeline.EndDateTime = &t
+	}
+	s.Status.State = state
+	s.Status.StateChangeReason = StepStateChangeReason{Message: message}
+}
