@@ -18,6 +18,34 @@ type Plan struct {
 	Host   string      `json:"Host"`
 	Master *DaemonPlan `json:"Master,omitempty"`
 	Worker *DaemonPlan `json:"Worker,omitempty"`
+	// MasterURL is the cluster's Spark master, which steps submit to.
+	MasterURL string `json:"MasterURL,omitempty"`
+	// Steps are the steps this node must run (or stop): those RUNNING or
+	// CANCEL_PENDING. Only the master node runs steps.
+	Steps []StepRun `json:"Steps,omitempty"`
+}
+
+// StepRun is one step as an agent runs it.
+type StepRun struct {
+	Id     string              `json:"Id"`
+	Name   string              `json:"Name"`
+	Config HadoopJarStepConfig `json:"Config"`
+	// Cancel asks the agent to stop the step; CancelOption is
+	// SEND_INTERRUPT (SIGTERM, then SIGKILL after a grace period) or
+	// TERMINATE_PROCESS (SIGKILL).
+	Cancel       bool   `json:"Cancel,omitempty"`
+	CancelOption string `json:"CancelOption,omitempty"`
+}
+
+// StepReport is an agent's account of one step.
+type StepReport struct {
+	Id        string          `json:"Id"`
+	Pid       int             `json:"Pid,omitempty"`
+	Started   bool            `json:"Started"`
+	Done      bool            `json:"Done"`
+	Cancelled bool            `json:"Cancelled,omitempty"`
+	ExitCode  int             `json:"ExitCode"`
+	Failure   *FailureDetails `json:"Failure,omitempty"`
 }
 
 // DaemonPlan is one Spark daemon the node must run.
@@ -35,6 +63,8 @@ type Report struct {
 	Observed
 	// Stopped is sent once, last, when the agent has stopped every daemon.
 	Stopped bool `json:"Stopped,omitempty"`
+	// Steps reports every step the agent runs or has just finished.
+	Steps []StepReport `json:"Steps,omitempty"`
 }
 
 // Registration is an agent's first call.
@@ -43,3 +73,16 @@ type Registration struct {
 	Pid      int    `json:"Pid"`
 	Hostname string `json:"Hostname"`
 }
+
+// LogChunk is a piece of a step's log stream, shipped by the agent. Offset
+// makes shipping idempotent: the control plane appends only bytes past what
+// it has, and answers with the size it holds.
+type LogChunk struct {
+	StepId string `json:"StepId"`
+	Stream string `json:"Stream"` // controller | stdout | stderr
+	Offset int64  `json:"Offset"`
+	Data   []byte `json:"Data"`
+}
+
+// LogStreams are the per-step logs, as EMR names them.
+var LogStreams = []string{"controller", "stdout", "stderr"}

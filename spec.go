@@ -20,6 +20,15 @@ type ClusterSpec struct {
 	TerminationProtected bool                  `json:"TerminationProtected,omitempty"`
 	// Provisioner names the infrastructure: "local" (default).
 	Provisioner string `json:"Provisioner,omitempty"`
+	// Steps run once the cluster is ready, in order.
+	Steps []StepConfig `json:"Steps,omitempty"`
+	// LogUri is where step logs are copied: file:///dir or /dir.
+	LogUri string `json:"LogUri,omitempty"`
+	// StepConcurrencyLevel is how many steps may run at once (1..256).
+	StepConcurrencyLevel int `json:"StepConcurrencyLevel,omitempty"`
+	// IdleTimeout terminates the cluster after this many idle seconds
+	// (EMR's AutoTerminationPolicy); 0 disables it.
+	IdleTimeout int64 `json:"IdleTimeout,omitempty"`
 }
 
 // InstanceGroupConfig is EMR's InstanceGroupConfig. Members EMR accepts but
@@ -74,6 +83,19 @@ func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster,
 	if err := validateTags(spec.Tags); err != nil {
 		return nil, nil, err
 	}
+	level := spec.StepConcurrencyLevel
+	if level == 0 {
+		level = 1
+	}
+	if level < 1 || level > MaxStepConcurrency {
+		return nil, nil, Invalid("step-concurrency-level", fmt.Sprint(level), fmt.Sprintf("must be between 1 and %d", MaxStepConcurrency))
+	}
+	if err := ValidateLogURI(spec.LogUri); err != nil {
+		return nil, nil, err
+	}
+	if spec.IdleTimeout != 0 && (spec.IdleTimeout < 60 || spec.IdleTimeout > 7*24*3600) {
+		return nil, nil, Invalid("auto-termination-policy.IdleTimeout", fmt.Sprint(spec.IdleTimeout), "must be between 60 and 604800 seconds (7 days), as in EMR")
+	}
 	apps := []Application{{Name: "Spark", Version: sparkVersion}}
 	for i, a := range spec.Applications {
 		if !strings.EqualFold(a.Name, "Spark") {
@@ -94,6 +116,9 @@ func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster,
 		AutoTerminate:        spec.AutoTerminate,
 		TerminationProtected: spec.TerminationProtected,
 		Provisioner:          provisioner,
+		StepConcurrencyLevel: level,
+		LogUri:               spec.LogUri,
+		IdleTimeout:          spec.IdleTimeout,
 		Status: ClusterStatus{
 			State:             ClusterStarting,
 			StateChangeReason: StateChangeReason{Message: "Provisioning nodes"},
@@ -232,4 +257,18 @@ func validateTags(tags []Tag) error {
 		}
 	}
 	return nil
+}
+
+// ValidateLogURI accepts an empty URI, file:///absolute/dir, or an absolute
+// path.
+func ValidateLogURI(uri string) error {
+	switch {
+	case uri == "":
+		return nil
+	case strings.HasPrefix(uri, "file:///"), strings.HasPrefix(uri, "/"):
+		return nil
+	case strings.HasPrefix(uri, "s3://"), strings.HasPrefix(uri, "s3n://"), strings.HasPrefix(uri, "s3a://"):
+		return Invalid("log-uri", uri, "s3:// log locations are not supported yet; use file:///dir or an absolute path")
+	}
+	return Invalid("log-uri", uri, "must be file:///absolute/dir or an absolute path")
 }

@@ -204,3 +204,23 @@ func (s *Step) SetState(state StepState, message string, now time.Time) {
 	s.Status.State = state
 	s.Status.StateChangeReason = StepStateChangeReason{Message: message}
 }
+
+// spark-submit options that take no value.
+var submitFlags = map[string]bool{"--verbose": true, "-v": true, "--supervise": true, "--help": true, "-h": true, "--version": true}
+
+// SparkSubmitAppIndex returns the index in args (args[0] is spark-submit)
+// of the application resource — the first argument that is not an option
+// or an option's value — or -1.
+func SparkSubmitAppIndex(args []string) int {
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if !submitFlags[a] && !strings.Contains(a, "=") {
+				i++ // the option's value
+			}
+			continue
+		}
+		return i
+	}
+	return -1
+}

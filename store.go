@@ -6,8 +6,9 @@ import "context"
 // killed at any instant leaves the store either before or after the change.
 // Lookups of missing records return an error wrapping ErrNotFound.
 type Store interface {
-	// CreateCluster stores a new cluster together with its nodes, atomically.
-	CreateCluster(ctx context.Context, c *Cluster, nodes []*Node) error
+	// CreateCluster stores a new cluster together with its nodes and its
+	// first steps, atomically.
+	CreateCluster(ctx context.Context, c *Cluster, nodes []*Node, steps []*Step) error
 	// Cluster returns the cluster with the given id.
 	Cluster(ctx context.Context, id string) (*Cluster, error)
 	// Clusters returns the clusters in any of the given states (all when

@@ -45,7 +45,11 @@ type Agent struct {
 	mu      sync.Mutex
 	plan    hearth.Plan
 	daemons map[string]*daemon
+	steps   map[string]*stepRunner
 	err     string
+
+	// wakeCh asks the main loop for an immediate report.
+	wakeCh chan struct{}
 }
 
 // ErrRejected means the control plane does not accept this node's
@@ -71,6 +75,16 @@ func New(cfg Config) *Agent {
 			Local: filepath.Join(cfg.Dir, "tmp"),
 		},
 		daemons: map[string]*daemon{},
+		steps:   map[string]*stepRunner{},
+		wakeCh:  make(chan struct{}, 1),
+	}
+}
+
+// wake asks for a report now (a step started or ended).
+func (a *Agent) wake() {
+	select {
+	case a.wakeCh <- struct{}{}:
+	default:
 	}
 }
 
@@ -108,6 +122,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		select {
 		case <-masterChanged:
+			a.report(ctx, false)
+		case <-a.wakeCh:
 			a.report(ctx, false)
 		case <-ctx.Done():
 			a.stopAll()
@@ -213,12 +229,22 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 // report sends the node's observed state; failures are left to the next
 // heartbeat.
 func (a *Agent) report(ctx context.Context, stopped bool) {
-	r := hearth.Report{Observed: a.observe(), Stopped: stopped}
+	r := hearth.Report{Observed: a.observe(), Stopped: stopped, Steps: a.stepReports()}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := a.call(ctx, http.MethodPost, "/agent/v1/report", r, nil); err != nil {
 		a.log.Debug("report", "err", err)
 	}
+}
+
+func (a *Agent) stepReports() []hearth.StepReport {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []hearth.StepReport
+	for _, r := range a.steps {
+		out = append(out, r.report())
+	}
+	return out
 }
 
 func (a *Agent) observe() hearth.Observed {
@@ -273,6 +299,7 @@ func (a *Agent) converge(p hearth.Plan) {
 			delete(a.daemons, name)
 		}
 	}
+	a.convergeSteps(p, dist)
 	for _, name := range []string{"master", "worker"} { // master first: workers join it
 		cmd, ok := want[name]
 		if !ok || a.daemons[name] != nil {
@@ -300,10 +327,36 @@ func (a *Agent) distribution(p hearth.Plan) (spark.Distribution, error) {
 	return a.cfg.Locator.Locate(context.Background(), p.SparkVersion)
 }
 
-// stopAll stops every daemon and waits for them to exit.
+// convergeSteps starts the plan's steps not yet started and cancels those
+// the plan says to; it forgets finished steps the plan no longer lists.
+func (a *Agent) convergeSteps(p hearth.Plan, dist spark.Distribution) {
+	inPlan := map[string]bool{}
+	for _, run := range p.Steps {
+		inPlan[run.Id] = true
+		r := a.steps[run.Id]
+		if r == nil {
+			a.log.Info("starting step", "step", run.Id, "name", run.Name)
+			r = a.startStep(run, dist, p.MasterURL)
+			a.steps[run.Id] = r
+		}
+		if run.Cancel {
+			r.requestCancel(run.CancelOption)
+		}
+	}
+	for id, r := range a.steps {
+		if !inPlan[id] && r.report().Done {
+			delete(a.steps, id)
+		}
+	}
+}
+
+// stopAll stops every step and daemon and waits for them to exit.
 func (a *Agent) stopAll() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for _, r := range a.steps {
+		r.requestCancel("TERMINATE_PROCESS")
+	}
 	var wg sync.WaitGroup
 	for _, d := range a.daemons {
 		wg.Add(1)

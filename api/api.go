@@ -53,9 +53,16 @@ func New(cp *control.Server, adminToken string, log *slog.Logger) *Server {
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
 		{"POST", "/api/v1/clusters/terminate", AuthAdmin, s.terminateClusters},
+		{"POST", "/api/v1/clusters/{id}/attributes", AuthAdmin, s.modifyClusterAttributes},
+		{"POST", "/api/v1/clusters/{id}/steps", AuthAdmin, s.addSteps},
+		{"GET", "/api/v1/clusters/{id}/steps", AuthAdmin, s.listSteps},
+		{"GET", "/api/v1/clusters/{id}/steps/{step}", AuthAdmin, s.describeStep},
+		{"POST", "/api/v1/clusters/{id}/steps/cancel", AuthAdmin, s.cancelSteps},
+		{"GET", "/api/v1/clusters/{id}/steps/{step}/logs/{stream}", AuthAdmin, s.stepLog},
 		{"POST", "/agent/v1/register", AuthNode, s.register},
 		{"GET", "/agent/v1/plan", AuthNode, s.plan},
 		{"POST", "/agent/v1/report", AuthNode, s.report},
+		{"POST", "/agent/v1/logs", AuthNode, s.logs},
 	}
 	return s
 }

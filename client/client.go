@@ -179,3 +179,74 @@ func (c *Client) WaitCluster(ctx context.Context, id string, progress func(*hear
 		}
 	}
 }
+
+// AddSteps queues steps on a cluster and returns their ids.
+func (c *Client) AddSteps(ctx context.Context, clusterID string, steps []hearth.StepConfig) ([]string, error) {
+	var out api.AddStepsResult
+	err := c.Do(ctx, http.MethodPost, "/api/v1/clusters/"+url.PathEscape(clusterID)+"/steps", api.AddStepsRequest{Steps: steps}, &out)
+	return out.StepIds, err
+}
+
+// ListSteps lists a cluster's steps, newest first.
+func (c *Client) ListSteps(ctx context.Context, clusterID string, states []hearth.StepState, ids []string) ([]*hearth.Step, error) {
+	q := url.Values{}
+	for _, s := range states {
+		q.Add("state", string(s))
+	}
+	for _, id := range ids {
+		q.Add("id", id)
+	}
+	var out api.ListStepsResult
+	err := c.Do(ctx, http.MethodGet, "/api/v1/clusters/"+url.PathEscape(clusterID)+"/steps?"+q.Encode(), nil, &out)
+	return out.Steps, err
+}
+
+// DescribeStep returns one step.
+func (c *Client) DescribeStep(ctx context.Context, clusterID, stepID string) (*hearth.Step, error) {
+	var out api.DescribeStepResult
+	err := c.Do(ctx, http.MethodGet, "/api/v1/clusters/"+url.PathEscape(clusterID)+"/steps/"+url.PathEscape(stepID), nil, &out)
+	return out.Step, err
+}
+
+// CancelSteps cancels steps.
+func (c *Client) CancelSteps(ctx context.Context, clusterID string, ids []string, option string) (*api.CancelStepsResult, error) {
+	var out api.CancelStepsResult
+	err := c.Do(ctx, http.MethodPost, "/api/v1/clusters/"+url.PathEscape(clusterID)+"/steps/cancel", api.CancelStepsRequest{StepIds: ids, StepCancellationOption: option}, &out)
+	return &out, err
+}
+
+// ModifyCluster changes a cluster's attributes.
+func (c *Client) ModifyCluster(ctx context.Context, clusterID string, attrs api.ClusterAttributes) error {
+	return c.Do(ctx, http.MethodPost, "/api/v1/clusters/"+url.PathEscape(clusterID)+"/attributes", attrs, nil)
+}
+
+// StepLog reads a step's log stream from offset; with wait it waits for
+// new bytes while the step runs.
+func (c *Client) StepLog(ctx context.Context, clusterID, stepID, stream string, offset int64, wait bool) (*control.LogRead, error) {
+	path := fmt.Sprintf("/api/v1/clusters/%s/steps/%s/logs/%s?offset=%d", url.PathEscape(clusterID), url.PathEscape(stepID), url.PathEscape(stream), offset)
+	if wait {
+		path += "&wait=1"
+	}
+	var out control.LogRead
+	err := c.Do(ctx, http.MethodGet, path, nil, &out)
+	return &out, err
+}
+
+// FollowStepLog writes a step's log stream to w as it grows, until the
+// step has ended and all of it is written.
+func (c *Client) FollowStepLog(ctx context.Context, clusterID, stepID, stream string, w io.Writer) error {
+	var offset int64
+	for {
+		r, err := c.StepLog(ctx, clusterID, stepID, stream, offset, true)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(r.Data); err != nil {
+			return err
+		}
+		offset = r.Next
+		if r.Ended {
+			return nil
+		}
+	}
+}

@@ -76,6 +76,9 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 	if err != nil {
 		return err
 	}
+	if err := s.stepReports(ctx, n, r.Steps); err != nil {
+		return err
+	}
 	if changed {
 		s.changes.notify()
 	} else if r.Master != nil {
@@ -101,6 +104,12 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	}
 	if n.Role == hearth.RoleMaster {
 		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}
+		p.MasterURL = c.Spark.MasterURL
+		if !n.Stop {
+			if p.Steps, err = s.stepRuns(ctx, c.Id); err != nil {
+				return hearth.Plan{}, err
+			}
+		}
 	}
 	if n.RunsWorker {
 		g := c.Group(n.InstanceGroupId)

@@ -32,6 +32,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Interval is the reconcile period (default 1s); changes also wake it.
 	Interval time.Duration
+	// LogDir holds step logs: LogDir/<cluster>/steps/<step>/<stream>.
+	LogDir string
 }
 
 // Server is the control plane.
@@ -44,6 +46,7 @@ type Server struct {
 	now     func() time.Time
 
 	changes broadcaster
+	logs    broadcaster // a step log grew
 
 	busyMu sync.Mutex
 	busy   map[string]bool
@@ -74,6 +77,7 @@ func New(cfg Config) *Server {
 		started: time.Now(), now: time.Now, busy: map[string]bool{}, runtimes: map[string]spark.Distribution{},
 	}
 	s.changes.init()
+	s.logs.init()
 	for _, p := range cfg.Provisioners {
 		s.prov[p.Name()] = p
 	}
@@ -112,6 +116,10 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 	if err != nil {
 		return nil, err
 	}
+	steps, err := s.newSteps(c, spec.Steps)
+	if err != nil {
+		return nil, err
+	}
 	if hb, ok := prov.(hearth.HostBound); ok {
 		java, err := s.cfg.FindJava(ctx)
 		if err != nil {
@@ -130,10 +138,10 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 		}
 		c.Notes = append(c.Notes, notes...)
 	}
-	if err := s.store.CreateCluster(ctx, c, nodes); err != nil {
+	if err := s.store.CreateCluster(ctx, c, nodes, steps); err != nil {
 		return nil, err
 	}
-	s.log.Info("cluster created", "cluster", c.Id, "name", c.Name, "release", c.ReleaseLabel, "nodes", len(nodes))
+	s.log.Info("cluster created", "cluster", c.Id, "name", c.Name, "release", c.ReleaseLabel, "nodes", len(nodes), "steps", len(steps))
 	s.changes.notify()
 	return c, nil
 }
@@ -250,4 +258,18 @@ func (b *broadcaster) notify() {
 	defer b.mu.Unlock()
 	close(b.ch)
 	b.ch = make(chan struct{})
+}
+
+// ModifyCluster applies fn to a cluster that has not ended.
+func (s *Server) ModifyCluster(ctx context.Context, id string, fn func(*hearth.Cluster) error) (*hearth.Cluster, error) {
+	c, err := s.store.UpdateCluster(ctx, id, func(c *hearth.Cluster) error {
+		if c.Status.State.Ended() {
+			return fmt.Errorf("%w: cluster %s is %s", hearth.ErrConflict, c.Id, c.Status.State)
+		}
+		return fn(c)
+	})
+	if err == nil {
+		s.changes.notify()
+	}
+	return c, err
 }

@@ -152,7 +152,13 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		return err
 	}
 
-	return s.advance(ctx, c, nodes)
+	if err := s.advance(ctx, c, nodes); err != nil {
+		return err
+	}
+	if c, err = s.store.Cluster(ctx, id); err != nil {
+		return err
+	}
+	return s.reconcileSteps(ctx, c)
 }
 
 // replaceMissing adds a node to every group that has fewer live nodes than
@@ -325,6 +331,9 @@ func (s *Server) fail(ctx context.Context, c *hearth.Cluster, code hearth.Reason
 // terminate stops every node of a TERMINATING cluster and, once all are
 // gone, moves the cluster to its final state.
 func (s *Server) terminate(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node, prov hearth.Provisioner) error {
+	if err := s.endSteps(ctx, c.Id); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {

@@ -25,6 +25,8 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 		instanceCount int
 		groups, tags  []string
 		apps          []string
+		steps         []string
+		idlePolicy    string
 		protected     bool
 		noProtected   bool
 		wait          bool
@@ -59,6 +61,18 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 				return err
 			}
 			spec.TerminationProtected = protected && !noProtected
+			if spec.Steps, err = parseSteps(steps); err != nil {
+				return err
+			}
+			if idlePolicy != "" {
+				var p struct {
+					IdleTimeout int64 `json:"IdleTimeout"`
+				}
+				if err := parseOne("auto-termination-policy", idlePolicy, &p); err != nil {
+					return err
+				}
+				spec.IdleTimeout = p.IdleTimeout
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -88,6 +102,10 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 	f.BoolVar(&protected, "termination-protected", false, "refuse terminate-clusters until protection is removed")
 	f.BoolVar(&noProtected, "no-termination-protected", false, "do not protect the cluster (default)")
 	f.StringVar(&spec.Provisioner, "provisioner", "local", "where nodes run: local")
+	f.StringArrayVar(&steps, "steps", nil, "steps to run once the cluster is ready (see add-steps)")
+	f.StringVar(&spec.LogUri, "log-uri", "", "copy step logs to <log-uri>/<cluster-id>/steps/<step-id>/ (file:///dir or /dir)")
+	f.IntVar(&spec.StepConcurrencyLevel, "step-concurrency-level", 1, "steps that may run at once (1-256)")
+	f.StringVar(&idlePolicy, "auto-termination-policy", "", "IdleTimeout=<seconds>: terminate after that long with nothing to do")
 	f.BoolVar(&wait, "wait", false, "wait until the cluster is ready (WAITING), showing progress")
 	return cmd
 }
@@ -142,6 +160,22 @@ func abbreviate(s string) string {
 		return fmt.Sprintf("%q...", s[:80])
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// parseOne decodes one shorthand or JSON object into out.
+func parseOne[T any](flag, arg string, out *T) error {
+	if v := strings.TrimSpace(arg); strings.HasPrefix(v, "{") {
+		arg = "[" + v + "]"
+	}
+	items, err := parseList[T](flag, []string{arg})
+	if err != nil {
+		return err
+	}
+	if len(items) != 1 {
+		return hearth.Invalid("--"+flag, abbreviate(arg), "expected one item")
+	}
+	*out = items[0]
+	return nil
 }
 
 func parseInstanceGroups(args []string) ([]hearth.InstanceGroupConfig, error) {

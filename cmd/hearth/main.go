@@ -86,6 +86,8 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 		newServerCmd(g), newAgentCmd(g),
 		newCreateClusterCmd(g), newListClustersCmd(g), newDescribeClusterCmd(g),
 		newTerminateClustersCmd(g), newWaitCmd(g), newRuntimeCmd(g),
+		newAddStepsCmd(g), newListStepsCmd(g), newDescribeStepCmd(g), newCancelStepsCmd(g),
+		newLogsCmd(g), newModifyClusterAttributesCmd(g),
 	)
 	return root
 }
@@ -125,6 +127,7 @@ func (g *globals) client() (*client.Client, error) {
 var listFlags = map[string]bool{
 	"--instance-groups": true, "--tags": true, "--applications": true,
 	"--steps": true, "--bootstrap-actions": true, "--cluster-ids": true,
+	"--step-ids": true,
 }
 
 // expandListFlags rewrites `--tags a=1 b=2` as `--tags a=1 --tags b=2` so

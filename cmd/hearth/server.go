@@ -79,6 +79,7 @@ func runServer(ctx context.Context, home, listen, sparkHome, archiveURL string, 
 		Store:        store,
 		Provisioners: []hearth.Provisioner{&local.Provisioner{Home: home}},
 		Locator:      &spark.Locator{SparkHome: sparkHome, CacheDir: filepath.Join(home, "runtime"), ArchiveURL: archiveURL, Logger: log},
+		LogDir:       filepath.Join(home, "logs"),
 		URL:          url,
 		Logger:       log,
 	})

@@ -74,7 +74,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // CreateCluster implements hearth.Store.
-func (s *Store) CreateCluster(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node) error {
+func (s *Store) CreateCluster(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node, steps []*hearth.Step) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		doc, err := json.Marshal(c)
 		if err != nil {
@@ -86,6 +86,12 @@ func (s *Store) CreateCluster(ctx context.Context, c *hearth.Cluster, nodes []*h
 		}
 		for _, n := range nodes {
 			if err := insertNode(ctx, tx, n); err != nil {
+				return err
+			}
+		}
+		for i, st := range steps {
+			st.Seq = int64(i + 1)
+			if err := writeStep(ctx, tx, st, true); err != nil {
 				return err
 			}
 		}

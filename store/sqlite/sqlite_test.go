@@ -51,7 +51,7 @@ func TestReopen(t *testing.T) {
 	nodes[1].Launch = []byte("launch-1")
 
 	s := open(t, path)
-	if err := s.CreateCluster(t.Context(), c, nodes); err != nil {
+	if err := s.CreateCluster(t.Context(), c, nodes, nil); err != nil {
 		t.Fatalf("CreateCluster: %v", err)
 	}
 	if _, err := s.UpdateCluster(t.Context(), c.Id, func(c *hearth.Cluster) error {

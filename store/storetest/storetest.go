@@ -73,7 +73,7 @@ func newCluster(t *testing.T, name string, now time.Time) (*hearth.Cluster, []*h
 
 func mustCreate(t *testing.T, s hearth.Store, c *hearth.Cluster, nodes []*hearth.Node) {
 	t.Helper()
-	if err := s.CreateCluster(t.Context(), c, nodes); err != nil {
+	if err := s.CreateCluster(t.Context(), c, nodes, nil); err != nil {
 		t.Fatalf("CreateCluster %s: %v", c.Id, err)
 	}
 }

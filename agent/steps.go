@@ -1,0 +1,421 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
+)
+
+// stepRunner runs one step on the master node: it fetches the step's files,
+// runs its command in a process group of its own, ships its controller,
+// stdout and stderr logs to the control plane as they are written, and
+// reports how it ended.
+type stepRunner struct {
+	a    *Agent
+	run  hearth.StepRun
+	dir  string
+	dist spark.Distribution
+	url  string // the cluster's master
+	host string // the node's address
+
+	mu        sync.Mutex
+	pid       int
+	started   bool
+	done      bool
+	cancelled bool
+	exit      int
+	failure   *hearth.FailureDetails
+	cancel    chan string // receives the cancel option
+	ctrl      *os.File
+}
+
+func (a *Agent) startStep(run hearth.StepRun, dist spark.Distribution, masterURL string) *stepRunner {
+	r := &stepRunner{a: a, run: run, dist: dist, url: masterURL, host: a.plan.Host,
+		dir: filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
+	if _, err := os.Stat(filepath.Join(r.dir, "controller")); err == nil {
+		// A previous agent started this step and died: its outcome is lost.
+		r.done, r.exit = true, -1
+		r.failure = &hearth.FailureDetails{Reason: "Agent restarted", Message: "the node agent restarted while the step ran; its outcome is unknown"}
+		return r
+	}
+	go r.execute()
+	return r
+}
+
+func (r *stepRunner) report() hearth.StepReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return hearth.StepReport{Id: r.run.Id, Pid: r.pid, Started: r.started, Done: r.done, Cancelled: r.cancelled, ExitCode: r.exit, Failure: r.failure}
+}
+
+func (r *stepRunner) requestCancel(option string) {
+	select {
+	case r.cancel <- option:
+	default:
+	}
+}
+
+// logf writes a line to the step's controller log.
+func (r *stepRunner) logf(format string, args ...any) {
+	if r.ctrl != nil {
+		fmt.Fprintf(r.ctrl, "%s INFO %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *stepRunner) execute() {
+	ctx, stopShipping := context.WithCancel(context.Background())
+	shipped := make(chan struct{})
+	exit, failure, cancelled := func() (int, *hearth.FailureDetails, bool) {
+		if err := os.MkdirAll(r.dir, 0o755); err != nil {
+			close(shipped)
+			return -1, &hearth.FailureDetails{Reason: "Setup failed", Message: err.Error()}, false
+		}
+		ctrl, err := os.OpenFile(filepath.Join(r.dir, "controller"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			close(shipped)
+			return -1, &hearth.FailureDetails{Reason: "Setup failed", Message: err.Error()}, false
+		}
+		r.ctrl = ctrl
+		go func() { r.ship(ctx); close(shipped) }()
+		r.logf("Step %s (%s) on node %s", r.run.Id, r.run.Name, r.a.cfg.NodeID)
+		args, env, err := r.command()
+		if err != nil {
+			r.logf("ERROR %v", err)
+			return -1, &hearth.FailureDetails{Reason: "Bad step", Message: err.Error()}, false
+		}
+		r.logf("Running: %s", strings.Join(args, " "))
+		return r.runProcess(args, env)
+	}()
+	if r.ctrl != nil {
+		if cancelled {
+			r.logf("Step cancelled")
+		} else {
+			r.logf("Step exited with status %d", exit)
+		}
+	}
+	stopShipping()
+	<-shipped // every byte is at the control plane before the outcome is
+	if r.ctrl != nil {
+		r.ctrl.Close()
+	}
+	r.mu.Lock()
+	r.done, r.exit, r.failure, r.cancelled = true, exit, failure, cancelled
+	r.mu.Unlock()
+	r.a.wake()
+}
+
+func (r *stepRunner) runProcess(args, env []string) (int, *hearth.FailureDetails, bool) {
+	stdout, err := os.Create(filepath.Join(r.dir, "stdout"))
+	if err != nil {
+		return -1, &hearth.FailureDetails{Reason: "Setup failed", Message: err.Error()}, false
+	}
+	defer stdout.Close()
+	stderr, err := os.Create(filepath.Join(r.dir, "stderr"))
+	if err != nil {
+		return -1, &hearth.FailureDetails{Reason: "Setup failed", Message: err.Error()}, false
+	}
+	defer stderr.Close()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = r.dir
+	cmd.Env = append(append(os.Environ(), env...), "HEARTH_STEP_ID="+r.run.Id)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		r.logf("ERROR start: %v", err)
+		return -1, &hearth.FailureDetails{Reason: "Command not found", Message: err.Error()}, false
+	}
+	r.mu.Lock()
+	r.pid, r.started = cmd.Process.Pid, true
+	r.mu.Unlock()
+	r.logf("Started process %d", cmd.Process.Pid)
+	r.a.wake()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // anything the step left behind
+		code := exitCode(err)
+		if code != 0 {
+			return code, failureFrom(filepath.Join(r.dir, "stderr"), code), false
+		}
+		return 0, nil, false
+	case option := <-r.cancel:
+		r.logf("Cancelling (%s): stopping process group %d", option, cmd.Process.Pid)
+		if option == "TERMINATE_PROCESS" {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		} else {
+			terminateGroup(cmd.Process.Pid, exited)
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return 130, nil, true
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// command builds the step's argv and environment. command-runner.jar runs
+// its Args (spark-submit gets this distribution's binary and the cluster's
+// master); script-runner.jar runs the script at Args[0]; any other jar is an
+// application submitted with spark-submit --class MainClass.
+func (r *stepRunner) command() (args, env []string, err error) {
+	cfg := r.run.Config
+	env = append(r.dist.Env(r.host, r.a.dirs), "PYSPARK_PYTHON="+python())
+	switch {
+	case hearth.IsCommandRunner(cfg.Jar):
+		args = append([]string{}, cfg.Args...)
+	case hearth.IsScriptRunner(cfg.Jar):
+		args = append([]string{}, cfg.Args...)
+	default:
+		args = []string{"spark-submit"}
+		if cfg.MainClass != "" {
+			args = append(args, "--class", cfg.MainClass)
+		}
+		args = append(append(args, cfg.Jar), cfg.Args...)
+	}
+	for i, a := range args {
+		if local, err := r.fetch(a); err != nil {
+			return nil, nil, err
+		} else if local != "" {
+			args[i] = local
+		}
+	}
+	if hearth.IsScriptRunner(cfg.Jar) {
+		os.Chmod(args[0], 0o755)
+		return append([]string{"/bin/sh"}, args...), env, nil
+	}
+	if args[0] == "spark-submit" {
+		args = r.sparkSubmit(args)
+	}
+	return args, env, nil
+}
+
+// sparkSubmit points a spark-submit command line at this cluster.
+func (r *stepRunner) sparkSubmit(args []string) []string {
+	out := []string{r.dist.SubmitPath()}
+	rest := args[1:]
+	hasMaster := false
+	for _, a := range rest {
+		hasMaster = hasMaster || a == "--master" || strings.HasPrefix(a, "--master=")
+	}
+	if !hasMaster {
+		out = append(out, "--master", r.url)
+	}
+	for _, kv := range r.run.Config.Properties {
+		out = append(out, "--conf", kv.Key+"="+kv.Value)
+	}
+	app := hearth.SparkSubmitAppIndex(args)
+	python := app > 0 && strings.HasSuffix(args[app], ".py")
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--deploy-mode" && i+1 < len(rest) && rest[i+1] == "cluster" {
+			if python {
+				// Spark's standalone manager cannot run Python drivers in
+				// cluster mode; the step already runs on the master node,
+				// which is where the driver then runs.
+				r.logf("Spark standalone does not run Python applications in cluster deploy mode; running the driver on the master node (client mode)")
+				out = append(out, "--deploy-mode", "client")
+			} else {
+				out = append(out, "--deploy-mode", "cluster", "--conf", "spark.standalone.submit.waitAppCompletion=true")
+			}
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// fetch brings a file:// or http(s):// argument into the step's directory
+// and returns its local path ("" when a is not such a URI).
+func (r *stepRunner) fetch(a string) (string, error) {
+	switch {
+	case strings.HasPrefix(a, "file://"):
+		src := strings.TrimPrefix(a, "file://")
+		dst := filepath.Join(r.dir, "files", filepath.Base(src))
+		if err := copyFile(src, dst); err != nil {
+			return "", fmt.Errorf("fetch %s: %w", a, err)
+		}
+		r.logf("Fetched %s", a)
+		return dst, nil
+	case strings.HasPrefix(a, "http://"), strings.HasPrefix(a, "https://"):
+		dst := filepath.Join(r.dir, "files", filepath.Base(strings.SplitN(a, "?", 2)[0]))
+		if err := download(a, dst); err != nil {
+			return "", fmt.Errorf("fetch %s: %w", a, err)
+		}
+		r.logf("Fetched %s", a)
+		return dst, nil
+	}
+	return "", nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return writeFile(dst, in)
+}
+
+func download(url, dst string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return writeFile(dst, resp.Body)
+}
+
+func writeFile(dst string, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func python() string {
+	if p := os.Getenv("PYSPARK_PYTHON"); p != "" {
+		return p
+	}
+	return "python3"
+}
+
+// ship sends new bytes of the step's logs to the control plane every
+// 200ms, and everything that is left when ctx ends.
+func (r *stepRunner) ship(ctx context.Context) {
+	offsets := map[string]int64{}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		final := ctx.Err() != nil
+		for _, stream := range hearth.LogStreams {
+			r.shipStream(stream, offsets)
+		}
+		if final {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+}
+
+func (r *stepRunner) shipStream(stream string, offsets map[string]int64) {
+	for attempt := 0; attempt < 50; attempt++ {
+		f, err := os.Open(filepath.Join(r.dir, stream))
+		if err != nil {
+			return
+		}
+		data, _ := io.ReadAll(io.LimitReader(io.NewSectionReader(f, offsets[stream], 1<<20), 1<<20))
+		f.Close()
+		if len(data) == 0 {
+			return
+		}
+		var ack struct{ Size int64 }
+		err = r.a.call(context.Background(), http.MethodPost, "/agent/v1/logs",
+			hearth.LogChunk{StepId: r.run.Id, Stream: stream, Offset: offsets[stream], Data: data}, &ack)
+		if err != nil {
+			if errors.Is(err, ErrRejected) {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		offsets[stream] = ack.Size
+	}
+}
+
+var (
+	// Python's last traceback line: "ValueError: bad input",
+	// "pyspark.errors.exceptions.captured.AnalysisException: ...".
+	pyException = regexp.MustCompile(`^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):?\s*(.*)$`)
+	// A JVM exception: `Exception in thread "main" java.lang.X: msg`.
+	jvmException = regexp.MustCompile(`(?:Exception in thread "[^"]*" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)):?\s*(.*)$`)
+)
+
+// failureFrom reads a failed step's stderr and names the exception that
+// ended it: the last Python traceback line, else the first JVM exception
+// after "Exception in thread" or the last one logged.
+func failureFrom(stderrPath string, exit int) *hearth.FailureDetails {
+	fd := &hearth.FailureDetails{Reason: "Unknown error", Message: fmt.Sprintf("step exited with status %d; see its stderr", exit)}
+	f, err := os.Open(stderrPath)
+	if err != nil {
+		return fd
+	}
+	defer f.Close()
+	var py, jvm, thread *hearth.FailureDetails
+	inTraceback := false
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Traceback (most recent call last)") {
+			inTraceback = true
+			continue
+		}
+		if inTraceback && !strings.HasPrefix(line, " ") && line != "" {
+			if m := pyException.FindStringSubmatch(line); m != nil {
+				py = &hearth.FailureDetails{Reason: m[1], Message: m[2]}
+			}
+			inTraceback = false
+			continue
+		}
+		if m := jvmException.FindStringSubmatch(line); m != nil {
+			d := &hearth.FailureDetails{Reason: m[1], Message: m[2]}
+			if strings.Contains(line, "Exception in thread") && thread == nil {
+				thread = d
+			}
+			jvm = d
+		}
+	}
+	for _, d := range []*hearth.FailureDetails{py, thread, jvm} {
+		if d != nil {
+			if d.Message == "" {
+				d.Message = d.Reason
+			}
+			d.Message = string(bytes.TrimSpace([]byte(d.Message)))
+			return d
+		}
+	}
+	return fd
+}
