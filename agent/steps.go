@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -150,8 +149,13 @@ func (r *stepRunner) runProcess(args, env []string) (int, *hearth.FailureDetails
 	case err := <-exited:
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // anything the step left behind
 		code := exitCode(err)
+		if driver, state := r.collectDriver(); driver != "" && state != "FINISHED" && code == 0 {
+			// spark-submit exits 0 in cluster mode whatever the driver did.
+			r.logf("Driver %s ended %s", driver, state)
+			code = 1
+		}
 		if code != 0 {
-			return code, failureFrom(filepath.Join(r.dir, "stderr"), code), false
+			return code, failureFrom(r.dir, code), false
 		}
 		return 0, nil, false
 	case option := <-r.cancel:
@@ -163,8 +167,126 @@ func (r *stepRunner) runProcess(args, env []string) (int, *hearth.FailureDetails
 			terminateGroup(cmd.Process.Pid, exited)
 		}
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		r.killDriver(env)
 		return 130, nil, true
 	}
+}
+
+var (
+	submittedDriver = regexp.MustCompile(`Driver successfully submitted as (driver-[0-9]+-[0-9]+)`)
+	driverWorker    = regexp.MustCompile(`Driver running on \S+ \((worker-\S+)\)`)
+	driverEnd       = regexp.MustCompile(`State of driver (driver-[0-9]+-[0-9]+) is ([A-Z]+), exiting`)
+)
+
+// collectDriver handles a step that ran spark-submit in cluster deploy mode:
+// the driver ran on a worker, so its stdout and stderr are fetched from that
+// worker's UI and appended to the step's own, where users look for them. It
+// returns the driver id and its final state ("" when the step launched no
+// driver).
+func (r *stepRunner) collectDriver() (driver, state string) {
+	b, err := os.ReadFile(filepath.Join(r.dir, "stderr"))
+	if err != nil {
+		return "", ""
+	}
+	m := submittedDriver.FindSubmatch(b)
+	if m == nil {
+		return "", ""
+	}
+	driver, state = string(m[1]), "UNKNOWN"
+	if e := driverEnd.FindSubmatch(b); e != nil {
+		state = string(e[2])
+	}
+	r.a.mu.Lock()
+	watch := r.a.master
+	r.a.mu.Unlock()
+	w := driverWorker.FindSubmatch(b)
+	if w == nil || watch == nil {
+		return driver, state
+	}
+	var ui string
+	if st := watch.last(); st != nil {
+		for _, wk := range st.Workers {
+			if wk.Id == string(w[1]) {
+				ui = wk.WebUI
+			}
+		}
+	}
+	if ui == "" {
+		r.logf("Driver %s ran on %s, whose UI is unknown; its logs stay there", driver, w[1])
+		return driver, state
+	}
+	for _, stream := range []string{"stdout", "stderr"} {
+		text, err := workerLog(ui, driver, stream)
+		if err != nil {
+			r.logf("ERROR fetch driver %s %s from %s: %v", driver, stream, ui, err)
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(r.dir, stream), os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			continue
+		}
+		if stream == "stderr" {
+			fmt.Fprintf(f, "==== driver %s stderr (on %s) ====\n", driver, w[1])
+		}
+		f.WriteString(text)
+		f.Close()
+		r.logf("Appended driver %s %s (%d bytes) from %s", driver, stream, len(text), w[1])
+	}
+	return driver, state
+}
+
+// workerLog reads a driver's log through its worker's UI.
+func workerLog(ui, driver, stream string) (string, error) {
+	resp, err := http.Get(fmt.Sprintf("%s/log/?driverId=%s&logType=%s&byteLength=10485760", strings.TrimRight(ui, "/"), driver, stream))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 11<<20))
+	if err != nil {
+		return "", err
+	}
+	text := string(b)
+	if strings.HasPrefix(text, "==== Bytes ") { // the page's header line
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			text = text[i+1:]
+		}
+	}
+	return text, nil
+}
+
+// killDriver stops the driver a cluster-mode spark-submit launched on a
+// worker: killing spark-submit alone leaves it running there.
+func (r *stepRunner) killDriver(env []string) {
+	b, err := os.ReadFile(filepath.Join(r.dir, "stderr"))
+	if err != nil {
+		return
+	}
+	m := submittedDriver.FindSubmatch(b)
+	if m == nil {
+		return
+	}
+	r.logf("Killing driver %s", m[1])
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// spark-submit --kill needs the master's REST server, off by default;
+	// the legacy client speaks the master's own RPC.
+	kill := exec.CommandContext(ctx, filepath.Join(r.dist.Home, "bin", "spark-class"), "org.apache.spark.deploy.Client", "kill", r.url, string(m[1]))
+	kill.Env = append(os.Environ(), env...)
+	if out, err := kill.CombinedOutput(); err != nil {
+		r.logf("ERROR kill driver %s: %v: %s", m[1], err, lastLines(out, 5))
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func exitCode(err error) int {
@@ -373,17 +495,52 @@ var (
 	jvmException = regexp.MustCompile(`(?:Exception in thread "[^"]*" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)):?\s*(.*)$`)
 )
 
-// failureFrom reads a failed step's stderr and names the exception that
-// ended it: the last Python traceback line, else the first JVM exception
-// after "Exception in thread" or the last one logged.
-func failureFrom(stderrPath string, exit int) *hearth.FailureDetails {
-	fd := &hearth.FailureDetails{Reason: "Unknown error", Message: fmt.Sprintf("step exited with status %d; see its stderr", exit)}
-	f, err := os.Open(stderrPath)
+// failureFrom reads a failed step's logs and names the exception that ended
+// it: the last Python traceback line (PySpark's runner merges the Python
+// process's stderr into stdout, so both streams are read), else the JVM
+// exception after "Exception in thread", else the last one logged.
+func failureFrom(dir string, exit int) *hearth.FailureDetails {
+	var py, cause, thread, jvm *hearth.FailureDetails
+	for _, stream := range []string{"stdout", "stderr"} {
+		p, c, t, j := scanExceptions(filepath.Join(dir, stream))
+		if p != nil {
+			p.LogFile = stream
+			py = p
+		}
+		if c != nil {
+			c.LogFile = stream
+			cause = c
+		}
+		if t != nil && thread == nil {
+			t.LogFile = stream
+			thread = t
+		}
+		if j != nil {
+			j.LogFile = stream
+			jvm = j
+		}
+	}
+	for _, d := range []*hearth.FailureDetails{py, cause, thread, jvm} {
+		if d != nil {
+			if d.Message == "" {
+				d.Message = d.Reason
+			}
+			d.Message = strings.TrimSpace(d.Message)
+			return d
+		}
+	}
+	return &hearth.FailureDetails{Reason: "Unknown error", Message: fmt.Sprintf("step exited with status %d; see its stderr", exit), LogFile: "stderr"}
+}
+
+// scanExceptions finds, in a log, the last Python traceback's exception,
+// the last JVM "Caused by" (the root cause), the first "Exception in thread"
+// and the last JVM exception line.
+func scanExceptions(path string) (py, cause, thread, jvm *hearth.FailureDetails) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fd
+		return nil, nil, nil, nil
 	}
 	defer f.Close()
-	var py, jvm, thread *hearth.FailureDetails
 	inTraceback := false
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -402,20 +559,14 @@ func failureFrom(stderrPath string, exit int) *hearth.FailureDetails {
 		}
 		if m := jvmException.FindStringSubmatch(line); m != nil {
 			d := &hearth.FailureDetails{Reason: m[1], Message: m[2]}
-			if strings.Contains(line, "Exception in thread") && thread == nil {
+			switch {
+			case strings.HasPrefix(line, "Caused by: "):
+				cause = d
+			case strings.Contains(line, "Exception in thread") && thread == nil:
 				thread = d
 			}
 			jvm = d
 		}
 	}
-	for _, d := range []*hearth.FailureDetails{py, thread, jvm} {
-		if d != nil {
-			if d.Message == "" {
-				d.Message = d.Reason
-			}
-			d.Message = string(bytes.TrimSpace([]byte(d.Message)))
-			return d
-		}
-	}
-	return fd
+	return py, cause, thread, jvm
 }

@@ -293,8 +293,12 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 			default:
 				st.SetState(hearth.StepFailed, "", s.now())
 				st.Status.FailureDetails = r.Failure
-				if st.Status.FailureDetails != nil {
-					st.Status.FailureDetails.LogFile = s.stepLogPath(n.ClusterId, st.Id, "stderr")
+				if fd := st.Status.FailureDetails; fd != nil {
+					stream := fd.LogFile
+					if !validStream(stream) {
+						stream = "stderr"
+					}
+					fd.LogFile = s.stepLogPath(n.ClusterId, st.Id, stream)
 				}
 				failed = st
 			}

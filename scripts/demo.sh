@@ -1,48 +1,24 @@
 #!/usr/bin/env bash
-# make demo: a 1 master + 2 worker local Spark cluster, a real job on it,
-# the result, and the cluster gone again. Uses a running `hearth server` if
-# one answers at $HEARTH_ENDPOINT, else starts one for the demo and stops it.
+# make demo: the EMR word-count tutorial in one command. `hearth run` creates
+# a 1 master + 2 worker local Spark cluster, runs examples/wordcount.py on a
+# generated text as the cluster's only step, streams its output, and
+# terminates the cluster. It uses a running `hearth server` if one answers at
+# $HEARTH_ENDPOINT, else runs a control plane in-process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HEARTH=${HEARTH:-$PWD/bin/hearth}
 export HEARTH_HOME=${HEARTH_HOME:-$HOME/.hearth}
-export HEARTH_ENDPOINT=${HEARTH_ENDPOINT:-http://127.0.0.1:8440}
-SPARK_HOME=$(python3 -c 'import pyspark,os;print(os.path.dirname(pyspark.__file__))')
-
-server_pid=""
-cluster=""
-cleanup() {
-  if [ -n "$cluster" ]; then
-    "$HEARTH" terminate-clusters --cluster-ids "$cluster" >/dev/null 2>&1 || true
-    "$HEARTH" wait cluster-terminated --cluster-id "$cluster" --timeout 2m >/dev/null 2>&1 || true
-  fi
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
-
-if ! "$HEARTH" list-clusters >/dev/null 2>&1; then
-  echo "==> starting hearth server (log: $HEARTH_HOME/demo-server.log)"
-  mkdir -p "$HEARTH_HOME"
-  "$HEARTH" server --listen "${HEARTH_ENDPOINT#http://}" >"$HEARTH_HOME/demo-server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do "$HEARTH" list-clusters >/dev/null 2>&1 && break; sleep 0.1; done
+text="$HEARTH_HOME/demo/iliad-like.txt"
+if [ ! -s "$text" ]; then
+  mkdir -p "$(dirname "$text")"
+  python3 examples/gentext.py "$text" 500000
 fi
 
-echo "==> hearth create-cluster --name demo --instance-type local.medium --instance-count 3 --wait"
-cluster=$("$HEARTH" create-cluster --name demo --instance-type local.medium --instance-count 3 --wait |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["ClusterId"])')
-master=$("$HEARTH" describe-cluster --cluster-id "$cluster" |
-  python3 -c 'import json,sys; c=json.load(sys.stdin)["Cluster"]; print(c["Spark"]["MasterURL"])')
-echo "==> cluster $cluster is WAITING; Spark master $master"
-
-echo "==> spark-submit --master $master pi.py 10"
-SPARK_LOCAL_IP=127.0.0.1 "$SPARK_HOME/bin/spark-submit" --master "$master" \
-  --conf spark.ui.enabled=false "$SPARK_HOME/examples/src/main/python/pi.py" 10 2>/dev/null
-
-echo "==> hearth terminate-clusters --cluster-ids $cluster"
-"$HEARTH" terminate-clusters --cluster-ids "$cluster"
-"$HEARTH" wait cluster-terminated --cluster-id "$cluster"
-cluster=""
+echo "==> hearth run examples/wordcount.py $text" >&2
+"$HEARTH" run examples/wordcount.py "$text" | python3 -c '
+import json, sys
+top = json.loads(sys.stdin.read())
+print("The %d most frequent words:" % len(top))
+for i, (word, count) in enumerate(top, 1):
+    print("%3d. %-10s %8d" % (i, word, count))
+'

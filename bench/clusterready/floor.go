@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hearthcluster/hearth/bench/internal/benchutil"
 )
 
 // Floor strategies: how the floor starts the workers relative to the master.
@@ -58,7 +58,7 @@ func newSparkNode(root, name string) (sparkNode, error) {
 
 // env is exactly what spark.Distribution.Env sets for a node.
 func (n sparkNode) env(sparkHome string) []string {
-	return append(cleanEnv(),
+	return append(benchutil.CleanEnv(),
 		"SPARK_HOME="+sparkHome,
 		"SPARK_CONF_DIR="+n.conf,
 		"SPARK_LOG_DIR="+n.logs,
@@ -78,30 +78,6 @@ func (n sparkNode) command(sparkHome string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// masterJSON is the part of the Spark master's /json document read here.
-type masterJSON struct {
-	Status       string `json:"status"`
-	AliveWorkers int    `json:"aliveworkers"`
-}
-
-func fetchMaster(ctx context.Context, hc *http.Client, url string) (masterJSON, error) {
-	var j masterJSON
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return j, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return j, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return j, fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	err = json.NewDecoder(resp.Body).Decode(&j)
-	return j, err
-}
-
 // floorBench runs the floor measurements; groups holds the JVM process
 // groups of the run in progress, for cleanup on any exit path.
 type floorBench struct {
@@ -111,10 +87,10 @@ type floorBench struct {
 	timeout   time.Duration
 
 	mu     sync.Mutex
-	groups []*group
+	groups []*benchutil.Group
 }
 
-func (f *floorBench) track(g *group) {
+func (f *floorBench) track(g *benchutil.Group) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.groups = append(f.groups, g)
@@ -130,7 +106,7 @@ func (f *floorBench) stopAll() error {
 	errs := make([]error, len(gs))
 	for i, g := range gs {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = g.stop(10 * time.Second) }()
+		go func() { defer wg.Done(); errs[i] = g.Stop(10 * time.Second) }()
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -145,7 +121,7 @@ func (f *floorBench) stopAll() error {
 // master is ALIVE with both workers registered; then stops them.
 func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error) {
 	r.Dir = dir
-	ports, err := freePorts(6)
+	ports, err := benchutil.FreePorts(6)
 	if err != nil {
 		return r, err
 	}
@@ -185,7 +161,7 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 		}
 		r.StopSeconds = time.Since(t).Seconds()
 		for _, w := range workers {
-			r.ConnectFailed += countInFile(w.logPath(), "Failed to connect to master")
+			r.ConnectFailed += benchutil.CountInFile(w.logPath(), "Failed to connect to master")
 		}
 	}()
 
@@ -193,7 +169,7 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 	t0 := time.Now()
 	startWorkers := func() error {
 		for i, cmd := range workerCmds {
-			g, err := startGroup(workers[i].name, cmd, workers[i].logPath())
+			g, err := benchutil.StartGroup(workers[i].name, cmd, workers[i].logPath())
 			if err != nil {
 				return err
 			}
@@ -202,7 +178,7 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 		r.WorkersStart = time.Since(t0).Seconds()
 		return nil
 	}
-	mg, err := startGroup("master", masterCmd, master.logPath())
+	mg, err := benchutil.StartGroup("master", masterCmd, master.logPath())
 	if err != nil {
 		return r, err
 	}
@@ -255,10 +231,10 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 			continue
 		case <-tick.C:
 		}
-		if !mg.running() {
-			return r, fmt.Errorf("floor: master exited: %s", tailFile(master.logPath(), 1500))
+		if !mg.Running() {
+			return r, fmt.Errorf("floor: master exited: %s", benchutil.TailFile(master.logPath(), 1500))
 		}
-		j, err := fetchMaster(ctx, hc, url)
+		j, err := benchutil.FetchMaster(ctx, hc, url)
 		if err != nil {
 			continue
 		}
@@ -277,17 +253,4 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 			return r, nil
 		}
 	}
-}
-
-func countInFile(path, s string) int {
-	b, _ := os.ReadFile(path)
-	return bytes.Count(b, []byte(s))
-}
-
-func tailFile(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }

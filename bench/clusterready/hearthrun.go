@@ -1,23 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/hearthcluster/hearth"
-	"github.com/hearthcluster/hearth/client"
+	"github.com/hearthcluster/hearth/bench/internal/benchutil"
 )
 
 // hearthRun is one timing of `hearth create-cluster` to WAITING.
@@ -42,81 +35,8 @@ type hearthRun struct {
 
 // hearthBench drives one `hearth server` through create/terminate cycles.
 type hearthBench struct {
-	bin, home, endpoint string
-	sparkHome           string
-	timeout             time.Duration
-
-	server *group
-	api    *client.Client
-
-	mu     sync.Mutex
-	active string // cluster that may be running, for cleanup
-}
-
-// env is the environment of the server and the CLI: HEARTH_HOME is what
-// the CLI reads the admin token from.
-func (h *hearthBench) env() []string {
-	return append(cleanEnv(), "HEARTH_HOME="+h.home, "HEARTH_ENDPOINT="+h.endpoint, "SPARK_HOME="+h.sparkHome)
-}
-
-// start runs `hearth server` and waits until it answers an authenticated
-// request.
-func (h *hearthBench) start(ctx context.Context) error {
-	ports, err := freePorts(1)
-	if err != nil {
-		return err
-	}
-	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	h.endpoint = "http://" + listen
-	if err := os.MkdirAll(h.home, 0o700); err != nil {
-		return err
-	}
-	cmd := exec.Command(h.bin, "server", "--listen", listen)
-	cmd.Env = h.env()
-	cmd.Dir = h.home
-	if h.server, err = startGroup("hearth server", cmd, filepath.Join(h.home, "..", "server.log")); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if !h.server.running() {
-			return fmt.Errorf("hearth server exited: %s", tailFile(filepath.Join(h.home, "..", "server.log"), 1500))
-		}
-		if token, err := client.ReadToken(h.home); err == nil && token != "" {
-			c := client.New(h.endpoint, token)
-			c.HTTP = &http.Client{Timeout: 5 * time.Second}
-			if _, err := c.ListClusters(ctx); err == nil {
-				h.api = c
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("hearth server does not answer on %s after 60s", h.endpoint)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// cli runs the hearth CLI and returns its stdout.
-func (h *hearthBench) cli(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, h.bin, args...)
-	cmd.Env = h.env()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.Bytes(), fmt.Errorf("hearth %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
-	}
-	return out.Bytes(), nil
-}
-
-func (h *hearthBench) setActive(id string) {
-	h.mu.Lock()
-	h.active = id
-	h.mu.Unlock()
+	*benchutil.Hearth
+	timeout time.Duration
 }
 
 // run creates a 1+2 local cluster, times it to WAITING, then terminates it
@@ -124,7 +44,7 @@ func (h *hearthBench) setActive(id string) {
 func (h *hearthBench) run(ctx context.Context) (r hearthRun, err error) {
 	t0 := time.Now()
 	since := func() float64 { return time.Since(t0).Seconds() }
-	out, err := h.cli(ctx, "create-cluster", "--name", "bench", "--instance-type", "local.medium", "--instance-count", "3")
+	out, err := h.CLI(ctx, "create-cluster", "--name", "bench", "--instance-type", "local.medium", "--instance-count", "3")
 	if err != nil {
 		return r, err
 	}
@@ -134,10 +54,10 @@ func (h *hearthBench) run(ctx context.Context) (r hearthRun, err error) {
 		return r, fmt.Errorf("create-cluster: no ClusterId in %q", out)
 	}
 	r.ClusterId = created.ClusterId
-	h.setActive(r.ClusterId)
+	h.SetActive(r.ClusterId)
 	defer func() {
 		t := time.Now()
-		if terr := h.terminate(ctx, r.ClusterId); terr != nil && err == nil {
+		if terr := h.Terminate(ctx, r.ClusterId); terr != nil && err == nil {
 			err = terr
 		}
 		r.TerminateSeconds = time.Since(t).Seconds()
@@ -154,11 +74,11 @@ func (h *hearthBench) run(ctx context.Context) (r hearthRun, err error) {
 	deadline := time.After(h.timeout)
 	for {
 		if masterUI != "" && r.SparkReady == 0 {
-			if j, err := fetchMaster(ctx, hc, masterUI); err == nil && j.Status == "ALIVE" && j.AliveWorkers >= 2 {
+			if j, err := benchutil.FetchMaster(ctx, hc, masterUI); err == nil && j.Status == "ALIVE" && j.AliveWorkers >= 2 {
 				r.SparkReady = since()
 			}
 		}
-		v, err := h.api.DescribeCluster(ctx, r.ClusterId)
+		v, err := h.API.DescribeCluster(ctx, r.ClusterId)
 		if err != nil && ctx.Err() != nil {
 			return r, ctx.Err()
 		}
@@ -208,75 +128,26 @@ func (h *hearthBench) run(ctx context.Context) (r hearthRun, err error) {
 	}
 }
 
-// terminate runs terminate-clusters and `wait cluster-terminated`, then
-// checks that no process of the cluster is left.
-func (h *hearthBench) terminate(ctx context.Context, id string) error {
-	if ctx.Err() != nil { // interrupted: cleanup() terminates with its own deadline
-		return ctx.Err()
-	}
-	if _, err := h.cli(ctx, "terminate-clusters", "--cluster-ids", id); err != nil {
-		return err
-	}
-	if _, err := h.cli(ctx, "wait", "cluster-terminated", "--cluster-id", id, "--timeout", "2m"); err != nil {
-		return err
-	}
-	h.setActive("")
-	dir := filepath.Join(h.home, "clusters", id)
-	// The cluster is TERMINATED once every agent's session is empty; give
-	// the kernel a moment to reap, then insist.
-	for range 20 {
-		if len(referring(dir)) == 0 {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("cluster %s is TERMINATED but its processes remain: %v", id, referring(dir))
-}
-
-// cleanup terminates a cluster left running by an interrupted or failed
-// run, then stops the server.
-func (h *hearthBench) cleanup() error {
-	var errs []error
-	h.mu.Lock()
-	id := h.active
-	h.mu.Unlock()
-	if id != "" && h.api != nil && h.server != nil && h.server.running() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		if err := h.api.TerminateClusters(ctx, id); err != nil {
-			errs = append(errs, fmt.Errorf("terminate %s: %w", id, err))
-		} else if _, err := h.api.WaitCluster(ctx, id, nil, hearth.ClusterTerminated, hearth.ClusterTerminatedWithErrors); err != nil {
-			errs = append(errs, fmt.Errorf("wait for %s to terminate: %w", id, err))
-		}
-		cancel()
-	}
-	if h.server != nil {
-		if err := h.server.stop(10 * time.Second); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // readLogs fills the phases Hearth's agents log: when each registered and
 // when each started its Spark daemon.
 func (h *hearthBench) readLogs(t0 time.Time, r *hearthRun) {
-	nodes, _ := filepath.Glob(filepath.Join(h.home, "clusters", r.ClusterId, "nodes", "*"))
+	nodes, _ := filepath.Glob(filepath.Join(h.Home, "clusters", r.ClusterId, "nodes", "*"))
 	var registered, workers []float64
 	for _, dir := range nodes {
-		for _, ev := range agentEvents(filepath.Join(dir, "agent.log")) {
-			s := ev.at.Sub(t0).Seconds()
+		for _, ev := range benchutil.SlogLines(filepath.Join(dir, "agent.log")) {
+			s := ev.At.Sub(t0).Seconds()
 			switch {
-			case ev.msg == "registered":
+			case ev.Msg == "registered":
 				registered = append(registered, s)
-			case ev.msg == "started" && ev.daemon == "master":
+			case ev.Msg == "started" && ev.Attrs["daemon"] == "master":
 				if r.MasterStarted == 0 {
 					r.MasterStarted = s
 				}
-			case ev.msg == "started" && ev.daemon == "worker":
+			case ev.Msg == "started" && ev.Attrs["daemon"] == "worker":
 				workers = append(workers, s)
 			}
 		}
-		r.ConnectFailed += countInFile(filepath.Join(dir, "logs", "spark-worker.out"), "Failed to connect to master")
+		r.ConnectFailed += benchutil.CountInFile(filepath.Join(dir, "logs", "spark-worker.out"), "Failed to connect to master")
 	}
 	if len(registered) > 0 {
 		sort.Float64s(registered)
@@ -286,41 +157,4 @@ func (h *hearthBench) readLogs(t0 time.Time, r *hearthRun) {
 		sort.Float64s(workers)
 		r.WorkersStarted = workers[len(workers)-1]
 	}
-}
-
-type agentEvent struct {
-	at          time.Time
-	msg, daemon string
-}
-
-// agentEvents parses the slog text lines of an agent log.
-func agentEvents(path string) []agentEvent {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []agentEvent
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var ev agentEvent
-		for _, field := range strings.Fields(sc.Text()) {
-			k, v, ok := strings.Cut(field, "=")
-			if !ok {
-				continue
-			}
-			switch k {
-			case "time":
-				ev.at, _ = time.Parse(time.RFC3339Nano, v)
-			case "msg":
-				ev.msg = strings.Trim(v, `"`)
-			case "daemon":
-				ev.daemon = v
-			}
-		}
-		if !ev.at.IsZero() {
-			out = append(out, ev)
-		}
-	}
-	return out
 }

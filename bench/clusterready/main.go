@@ -17,23 +17,18 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"math"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hearthcluster/hearth/bench/internal/benchutil"
 )
 
 type config struct {
@@ -130,56 +125,30 @@ func run(c config) (code int) {
 	res.HearthBinary = bin
 	if fi, err := os.Stat(bin); err == nil {
 		res.HearthBinaryTime = fi.ModTime().UTC()
-		if newer := newerSource(fi.ModTime()); newer != "" {
+		if newer := benchutil.NewerSource(fi.ModTime()); newer != "" {
 			warn("%s is older than %s: rebuild it (go build -o bin/hearth ./cmd/hearth)", c.hearthBin, newer)
 		}
 	}
-	if c.sparkHome == "" {
-		out, err := exec.Command("python3", "-c", "import pyspark,os;print(os.path.dirname(pyspark.__file__))").Output()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "clusterready: no -spark-home, no $SPARK_HOME and no pip-installed pyspark")
-			return 2
-		}
-		c.sparkHome = strings.TrimSpace(string(out))
+	if c.sparkHome, err = benchutil.SparkHome(c.sparkHome); err != nil {
+		fmt.Fprintln(os.Stderr, "clusterready:", err)
+		return 2
 	}
 	res.Host.CPUs, res.Host.GOOS, res.Host.SparkHome = runtime.NumCPU(), runtime.GOOS, c.sparkHome
-	res.Host.Load1 = load1()
+	res.Host.Load1 = benchutil.Load1()
 	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
 		res.Host.Java = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 	}
 
-	root, err := os.MkdirTemp("", "hearth-bench-clusterready-")
+	root, err := benchutil.TempRoot("hearth-bench-clusterready-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clusterready:", err)
 		return 1
 	}
-	// Symlinks would make the /proc scan miss processes started under the
-	// resolved path.
-	if r, err := filepath.EvalSymlinks(root); err == nil {
-		root = r
-	}
 
-	// Signals: the first cancels the run and starts the cleanup; later ones
-	// are reported but do not cut the cleanup short.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	go func() {
-		first := true
-		for s := range sigs {
-			if first {
-				fmt.Fprintf(os.Stderr, "\nclusterready: %v: stopping, cleaning up...\n", s)
-				cancel()
-				first = false
-			} else {
-				fmt.Fprintf(os.Stderr, "clusterready: %v: still cleaning up, please wait\n", s)
-			}
-		}
-	}()
+	ctx, stopSignals := benchutil.SignalContext("clusterready")
+	defer stopSignals()
 
-	hb := &hearthBench{bin: bin, home: filepath.Join(root, "home"), sparkHome: c.sparkHome, timeout: c.timeout}
+	hb := &hearthBench{Hearth: &benchutil.Hearth{Bin: bin, Home: filepath.Join(root, "home"), SparkHome: c.sparkHome}, timeout: c.timeout}
 	fb := &floorBench{sparkHome: c.sparkHome, strategy: c.strategy, dialPoll: c.dialPoll, timeout: c.timeout}
 
 	// Every exit path from here on goes through this.
@@ -192,25 +161,14 @@ func run(c config) (code int) {
 			fmt.Fprintln(os.Stderr, "clusterready: cleanup:", err)
 			code = max(code, 1)
 		}
-		if err := hb.cleanup(); err != nil {
+		if err := hb.Cleanup(); err != nil {
 			fmt.Fprintln(os.Stderr, "clusterready: cleanup:", err)
 			code = max(code, 1)
 		}
-		if reaped := reap(root, 10*time.Second); len(reaped) > 0 {
-			fmt.Fprintf(os.Stderr, "clusterready: cleanup: %d process(es) had to be signalled:\n", len(reaped))
-			for _, p := range reaped {
-				fmt.Fprintln(os.Stderr, "   ", p)
-			}
-		}
-		if left := referring(root); len(left) > 0 {
-			fmt.Fprintf(os.Stderr, "\n!!!!!!!! clusterready: %d PROCESS(ES) LEFT BEHIND (they refer to %s):\n", len(left), root)
-			for _, p := range left {
-				fmt.Fprintln(os.Stderr, "!!!!!!!!   ", p)
-			}
+		if !benchutil.Sweep("clusterready", root) {
 			code = 3
 			return
 		}
-		fmt.Fprintf(os.Stderr, "clusterready: no process left behind (scanned /proc for %s)\n", root)
 		if code == 0 && !c.keep {
 			os.RemoveAll(root)
 		} else {
@@ -219,11 +177,11 @@ func run(c config) (code int) {
 	}()
 
 	fmt.Fprintf(os.Stderr, "clusterready: %s, SPARK_HOME=%s, dir %s\n", bin, c.sparkHome, root)
-	if err := hb.start(ctx); err != nil {
+	if err := hb.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterready:", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "clusterready: hearth server up at %s\n", hb.endpoint)
+	fmt.Fprintf(os.Stderr, "clusterready: hearth server up at %s\n", hb.Endpoint)
 
 	floorN := 0
 	doFloor := func() (floorRun, error) {
@@ -302,7 +260,7 @@ func run(c config) (code int) {
 
 	res.Summary = summarize(res.Floor, res.Hearth)
 	printTable(res)
-	if err := writeJSON(c.out, res); err != nil {
+	if err := benchutil.WriteJSON(c.out, res); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterready:", err)
 		return 1
 	}
@@ -344,12 +302,12 @@ func summarize(floor []floorRun, hr []hearthRun) summary {
 	}
 	s := summary{Floor: stats(f), Hearth: stats(h)}
 	if s.Floor.Median > 0 {
-		s.Ratio = round3(s.Hearth.Median / s.Floor.Median)
+		s.Ratio = benchutil.Round3(s.Hearth.Median / s.Floor.Median)
 	}
 	if s.Floor.Min > 0 {
-		s.RatioMin = round3(s.Hearth.Min / s.Floor.Min)
+		s.RatioMin = benchutil.Round3(s.Hearth.Min / s.Floor.Min)
 	}
-	s.Overhead = round3(s.Hearth.Median - s.Floor.Median)
+	s.Overhead = benchutil.Round3(s.Hearth.Median - s.Floor.Median)
 	return s
 }
 
@@ -363,10 +321,8 @@ func stats(xs []float64) stat {
 	if len(s)%2 == 0 {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
-	return stat{Median: round3(med), Min: round3(s[0]), Max: round3(s[len(s)-1])}
+	return stat{Median: benchutil.Round3(med), Min: benchutil.Round3(s[0]), Max: benchutil.Round3(s[len(s)-1])}
 }
-
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 func printTable(res *result) {
 	fmt.Printf("\ncluster ready: 1 master + 2 workers, local (%d CPUs, load %.2f at start)\n", res.Host.CPUs, res.Host.Load1)
@@ -393,51 +349,4 @@ func printTable(res *result) {
 	for _, w := range res.Warnings {
 		fmt.Println("WARNING:", w)
 	}
-}
-
-func writeJSON(path string, res *result) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-func load1() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	var l float64
-	fmt.Sscan(string(b), &l)
-	return l
-}
-
-// newerSource returns a Go file of the module in the working directory
-// (outside bench/) newer than t, or "".
-func newerSource(t time.Time) string {
-	if _, err := os.Stat("go.mod"); err != nil {
-		return ""
-	}
-	found := ""
-	errStop := errors.New("stop")
-	filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() && (p == "bench" || p == "bin" || strings.HasPrefix(d.Name(), ".")) && p != "." {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
-			if fi, err := d.Info(); err == nil && fi.ModTime().After(t) {
-				found = p
-				return errStop
-			}
-		}
-		return nil
-	})
-	return found
 }

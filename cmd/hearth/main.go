@@ -48,9 +48,12 @@ func main() {
 }
 
 func exitCode(err error) int {
+	var ee *stepExit
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
 	case errors.Is(err, hearth.ErrInvalid):
 		return exitInvalid
 	case errors.Is(err, hearth.ErrNotFound):
@@ -87,7 +90,7 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 		newCreateClusterCmd(g), newListClustersCmd(g), newDescribeClusterCmd(g),
 		newTerminateClustersCmd(g), newWaitCmd(g), newRuntimeCmd(g),
 		newAddStepsCmd(g), newListStepsCmd(g), newDescribeStepCmd(g), newCancelStepsCmd(g),
-		newLogsCmd(g), newModifyClusterAttributesCmd(g),
+		newLogsCmd(g), newModifyClusterAttributesCmd(g), newRunCmd(g),
 	)
 	return root
 }

@@ -1,4 +1,8 @@
-package main
+// Package benchutil holds what Hearth's benchmarks (bench/...) share:
+// process groups and the /proc scan that proves nothing was left behind, a
+// `hearth server` driven through its CLI and API, log parsing and result
+// files.
+package benchutil
 
 import (
 	"bytes"
@@ -12,17 +16,17 @@ import (
 	"time"
 )
 
-// group is a process started in its own process group (Setpgid), so that it
+// Group is a process started in its own process group (Setpgid), so that it
 // and everything it forks can be signalled together.
-type group struct {
-	name   string
-	cmd    *exec.Cmd
+type Group struct {
+	Name   string
+	Cmd    *exec.Cmd
 	exited chan struct{} // closed when the leader has been waited for
 }
 
-// startGroup starts cmd as the leader of a new process group, its output
+// StartGroup starts cmd as the leader of a new process group, its output
 // appended to logPath.
-func startGroup(name string, cmd *exec.Cmd, logPath string) (*group, error) {
+func StartGroup(name string, cmd *exec.Cmd, logPath string) (*Group, error) {
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -36,15 +40,19 @@ func startGroup(name string, cmd *exec.Cmd, logPath string) (*group, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	g := &group{name: name, cmd: cmd, exited: make(chan struct{})}
+	g := &Group{Name: name, Cmd: cmd, exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(g.exited) }()
 	return g, nil
 }
 
-func (g *group) pgid() int { return g.cmd.Process.Pid }
+// Pgid is the group's id (its leader's pid).
+func (g *Group) Pgid() int { return g.Cmd.Process.Pid }
 
-// running reports whether the group leader has not exited yet.
-func (g *group) running() bool {
+// Exited is closed once the group leader has exited and been waited for.
+func (g *Group) Exited() <-chan struct{} { return g.exited }
+
+// Running reports whether the group leader has not exited yet.
+func (g *Group) Running() bool {
 	select {
 	case <-g.exited:
 		return false
@@ -53,16 +61,16 @@ func (g *group) running() bool {
 	}
 }
 
-// stop sends SIGTERM to the group, SIGKILL after grace, and returns once
+// Stop sends SIGTERM to the group, SIGKILL after grace, and returns once
 // no member of the group is left (or an error naming the survivors).
-func (g *group) stop(grace time.Duration) error {
-	pgid := g.pgid()
+func (g *Group) Stop(grace time.Duration) error {
+	pgid := g.Pgid()
 	syscall.Kill(-pgid, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
 	killed := false
 	for {
-		members := groupMembers(pgid)
-		if !g.running() && len(members) == 0 {
+		members := GroupMembers(pgid)
+		if !g.Running() && len(members) == 0 {
 			return nil
 		}
 		if !killed && time.Now().After(deadline) {
@@ -70,7 +78,7 @@ func (g *group) stop(grace time.Duration) error {
 			killed = true
 		}
 		if time.Now().After(deadline.Add(10 * time.Second)) {
-			return fmt.Errorf("%s: process group %d survives SIGKILL: %v", g.name, pgid, members)
+			return fmt.Errorf("%s: process group %d survives SIGKILL: %v", g.Name, pgid, members)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -101,8 +109,8 @@ func pids() []int {
 	return out
 }
 
-// groupMembers lists the live (non-zombie) processes of process group pgid.
-func groupMembers(pgid int) []int {
+// GroupMembers lists the live (non-zombie) processes of process group pgid.
+func GroupMembers(pgid int) []int {
 	var out []int
 	for _, pid := range pids() {
 		f := procStat(pid)
@@ -116,13 +124,13 @@ func groupMembers(pgid int) []int {
 	return out
 }
 
-// leftover is a process that still refers to the benchmark's directory.
-type leftover struct {
+// Leftover is a process that still refers to a benchmark's directory.
+type Leftover struct {
 	Pid     int    `json:"pid"`
 	Cmdline string `json:"cmdline"`
 }
 
-func (l leftover) String() string {
+func (l Leftover) String() string {
 	c := l.Cmdline
 	if len(c) > 160 {
 		c = c[:160] + "..."
@@ -130,14 +138,14 @@ func (l leftover) String() string {
 	return fmt.Sprintf("pid %d: %s", l.Pid, c)
 }
 
-// referring lists the live processes other than this one whose command
-// line or environment contains dir: every process the benchmark started
-// (the hearth server, its agents, their JVMs and the floor's JVMs) has the
-// benchmark's temporary directory in one or the other.
-func referring(dir string) []leftover {
+// Referring lists the live processes other than this one whose command
+// line or environment contains dir: every process a benchmark starts (the
+// hearth server, its agents, their JVMs and steps, the floor's processes)
+// has the benchmark's temporary directory in one or the other.
+func Referring(dir string) []Leftover {
 	needle := []byte(dir)
 	self := os.Getpid()
-	var out []leftover
+	var out []Leftover
 	for _, pid := range pids() {
 		if pid == self {
 			continue
@@ -150,16 +158,16 @@ func referring(dir string) []leftover {
 		cmdline, _ := os.ReadFile(base + "/cmdline")
 		environ, _ := os.ReadFile(base + "/environ")
 		if bytes.Contains(cmdline, needle) || bytes.Contains(environ, needle) {
-			out = append(out, leftover{Pid: pid, Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))})
+			out = append(out, Leftover{Pid: pid, Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))})
 		}
 	}
 	return out
 }
 
-// reap stops every process referring to dir: SIGTERM, then SIGKILL after
+// Reap stops every process referring to dir: SIGTERM, then SIGKILL after
 // grace. It returns the processes it had to signal.
-func reap(dir string, grace time.Duration) []leftover {
-	found := referring(dir)
+func Reap(dir string, grace time.Duration) []Leftover {
+	found := Referring(dir)
 	if len(found) == 0 {
 		return nil
 	}
@@ -167,21 +175,42 @@ func reap(dir string, grace time.Duration) []leftover {
 		syscall.Kill(p.Pid, syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) && len(referring(dir)) > 0 {
+	for time.Now().Before(deadline) && len(Referring(dir)) > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, p := range referring(dir) {
+	for _, p := range Referring(dir) {
 		syscall.Kill(p.Pid, syscall.SIGKILL)
 	}
 	deadline = time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && len(referring(dir)) > 0 {
+	for time.Now().Before(deadline) && len(Referring(dir)) > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return found
 }
 
-// freePorts returns k distinct loopback ports that were free a moment ago.
-func freePorts(k int) ([]int, error) {
+// Sweep is the last step of every benchmark's clean-up: it signals any
+// process still referring to root (saying which) and then scans /proc once
+// more. It returns false, having said so loudly, when something is left.
+func Sweep(name, root string) bool {
+	if reaped := Reap(root, 10*time.Second); len(reaped) > 0 {
+		fmt.Fprintf(os.Stderr, "%s: cleanup: %d process(es) had to be signalled:\n", name, len(reaped))
+		for _, p := range reaped {
+			fmt.Fprintln(os.Stderr, "   ", p)
+		}
+	}
+	if left := Referring(root); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "\n!!!!!!!! %s: %d PROCESS(ES) LEFT BEHIND (they refer to %s):\n", name, len(left), root)
+		for _, p := range left {
+			fmt.Fprintln(os.Stderr, "!!!!!!!!   ", p)
+		}
+		return false
+	}
+	fmt.Fprintf(os.Stderr, "%s: no process left behind (scanned /proc for %s)\n", name, root)
+	return true
+}
+
+// FreePorts returns k distinct loopback ports that were free a moment ago.
+func FreePorts(k int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -200,9 +229,10 @@ func freePorts(k int) ([]int, error) {
 	return ports, nil
 }
 
-// cleanEnv is this process's environment without the variables the
-// benchmark sets itself, so an outer Hearth or Spark setup cannot leak in.
-func cleanEnv() []string {
+// CleanEnv is this process's environment without the variables the
+// benchmarks set themselves, so an outer Hearth or Spark setup cannot leak
+// in.
+func CleanEnv() []string {
 	drop := []string{"HEARTH_", "SPARK_CONF_DIR=", "SPARK_LOG_DIR=", "SPARK_LOCAL_DIRS=", "SPARK_WORKER_DIR=",
 		"SPARK_LOCAL_IP=", "SPARK_DAEMON_MEMORY=", "SPARK_HOME=", "SPARK_MASTER", "SPARK_WORKER"}
 	var out []string

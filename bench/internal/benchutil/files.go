@@ -1,0 +1,194 @@
+package benchutil
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CountInFile counts the occurrences of s in the file at path.
+func CountInFile(path, s string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte(s))
+}
+
+// TailFile returns up to the last n bytes of the file at path.
+func TailFile(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+// SlogLine is one line of a log written by slog's text handler (the
+// server's and the agents' logs): its time and its key=value attributes.
+type SlogLine struct {
+	At    time.Time
+	Msg   string
+	Attrs map[string]string // every key=value but time and msg, values unquoted
+}
+
+// SlogLines parses the slog text lines of the log at path; lines without a
+// time= attribute are skipped.
+func SlogLines(path string) []SlogLine {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []SlogLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		ev := SlogLine{Attrs: map[string]string{}}
+		for _, kv := range slogFields(sc.Text()) {
+			switch kv[0] {
+			case "time":
+				ev.At, _ = time.Parse(time.RFC3339Nano, kv[1])
+			case "msg":
+				ev.Msg = kv[1]
+			default:
+				ev.Attrs[kv[0]] = kv[1]
+			}
+		}
+		if !ev.At.IsZero() {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// slogFields splits a slog text line into key/value pairs; a quoted value
+// (msg="starting step") is unquoted.
+func slogFields(line string) [][2]string {
+	var out [][2]string
+	for {
+		line = strings.TrimLeft(line, " ")
+		k, rest, ok := strings.Cut(line, "=")
+		if !ok || k == "" || strings.Contains(k, " ") {
+			return out
+		}
+		var v string
+		if strings.HasPrefix(rest, `"`) {
+			end := 1
+			for end < len(rest) && rest[end] != '"' {
+				if rest[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			q := rest[:min(end+1, len(rest))]
+			if u, err := strconv.Unquote(q); err == nil {
+				v = u
+			} else {
+				v = strings.Trim(q, `"`)
+			}
+			line = rest[len(q):]
+		} else {
+			v, line, _ = strings.Cut(rest, " ")
+		}
+		out = append(out, [2]string{k, v})
+	}
+}
+
+// MasterJSON is the part of a Spark master's /json document benchmarks read.
+type MasterJSON struct {
+	Status       string            `json:"status"`
+	AliveWorkers int               `json:"aliveworkers"`
+	ActiveApps   []json.RawMessage `json:"activeapps"`
+}
+
+// FetchMaster reads a Spark master's /json document at url.
+func FetchMaster(ctx context.Context, hc *http.Client, url string) (MasterJSON, error) {
+	var j MasterJSON
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return j, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return j, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return j, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&j)
+	return j, err
+}
+
+// WriteJSON writes v, indented, to path, creating its directory.
+func WriteJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Load1 is the host's 1-minute load average.
+func Load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}
+
+// Round3 rounds x to 3 decimals.
+func Round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// NewerSource returns a Go file of the module in the working directory
+// (outside bench/) newer than t, or "".
+func NewerSource(t time.Time) string {
+	if _, err := os.Stat("go.mod"); err != nil {
+		return ""
+	}
+	found := ""
+	errStop := errors.New("stop")
+	filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (p == "bench" || p == "bin" || strings.HasPrefix(d.Name(), ".")) && p != "." {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			if fi, err := d.Info(); err == nil && fi.ModTime().After(t) {
+				found = p
+				return errStop
+			}
+		}
+		return nil
+	})
+	return found
+}
+
+// SparkHome returns dir, else the pip-installed pyspark's directory.
+func SparkHome(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	out, err := pythonPyspark()
+	if err != nil {
+		return "", fmt.Errorf("no -spark-home, no $SPARK_HOME and no pip-installed pyspark")
+	}
+	return out, nil
+}

@@ -1,0 +1,166 @@
+package benchutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/client"
+)
+
+// Hearth is one `hearth server` with a private HEARTH_HOME, driven through
+// its CLI (Bin) and its API (API, the client package the CLI uses).
+type Hearth struct {
+	Bin       string // the hearth binary
+	Home      string // HEARTH_HOME; the server's log is next to it
+	SparkHome string
+
+	Endpoint string         // set by Start
+	Server   *Group         // set by Start
+	API      *client.Client // set by Start
+	mu       sync.Mutex     //
+	active   string         // cluster that may be running, for cleanup
+}
+
+// ServerLog is where the server's stderr (its slog lines) goes.
+func (h *Hearth) ServerLog() string { return filepath.Join(h.Home, "..", "server.log") }
+
+// Env is the environment of the server and the CLI: HEARTH_HOME is what
+// the CLI reads the admin token from.
+func (h *Hearth) Env() []string {
+	return append(CleanEnv(), "HEARTH_HOME="+h.Home, "HEARTH_ENDPOINT="+h.Endpoint, "SPARK_HOME="+h.SparkHome)
+}
+
+// Start runs `hearth server` on a free loopback port and waits until it
+// answers an authenticated request.
+func (h *Hearth) Start(ctx context.Context) error {
+	ports, err := FreePorts(1)
+	if err != nil {
+		return err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	h.Endpoint = "http://" + listen
+	if err := os.MkdirAll(h.Home, 0o700); err != nil {
+		return err
+	}
+	cmd := exec.Command(h.Bin, "server", "--listen", listen)
+	cmd.Env = h.Env()
+	cmd.Dir = h.Home
+	if h.Server, err = StartGroup("hearth server", cmd, h.ServerLog()); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if !h.Server.Running() {
+			return fmt.Errorf("hearth server exited: %s", TailFile(h.ServerLog(), 1500))
+		}
+		if token, err := client.ReadToken(h.Home); err == nil && token != "" {
+			c := client.New(h.Endpoint, token)
+			c.HTTP = &http.Client{Timeout: 5 * time.Second}
+			if _, err := c.ListClusters(ctx); err == nil {
+				h.API = c
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("hearth server does not answer on %s after 60s", h.Endpoint)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// CLI runs the hearth CLI against the server and returns its stdout.
+func (h *Hearth) CLI(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, h.Bin, args...)
+	cmd.Env = h.Env()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("hearth %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.Bytes(), nil
+}
+
+// SetActive records the cluster that Cleanup must terminate ("" for none).
+func (h *Hearth) SetActive(id string) {
+	h.mu.Lock()
+	h.active = id
+	h.mu.Unlock()
+}
+
+// Terminate runs terminate-clusters and `wait cluster-terminated`, then
+// checks that no process of the cluster is left.
+func (h *Hearth) Terminate(ctx context.Context, id string) error {
+	if ctx.Err() != nil { // interrupted: Cleanup terminates with its own deadline
+		return ctx.Err()
+	}
+	if _, err := h.CLI(ctx, "terminate-clusters", "--cluster-ids", id); err != nil {
+		return err
+	}
+	if _, err := h.CLI(ctx, "wait", "cluster-terminated", "--cluster-id", id, "--timeout", "2m"); err != nil {
+		return err
+	}
+	h.SetActive("")
+	dir := filepath.Join(h.Home, "clusters", id)
+	// The cluster is TERMINATED once every agent's session is empty; give
+	// the kernel a moment to reap, then insist.
+	for range 20 {
+		if len(Referring(dir)) == 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("cluster %s is TERMINATED but its processes remain: %v", id, Referring(dir))
+}
+
+// Cleanup terminates, through the API, the active cluster and any other
+// cluster of this (private) server that has not ended — one whose
+// create-cluster was interrupted before it printed its id, say — then
+// stops the server.
+func (h *Hearth) Cleanup() error {
+	var errs []error
+	h.mu.Lock()
+	ids := []string{}
+	if h.active != "" {
+		ids = append(ids, h.active)
+	}
+	h.mu.Unlock()
+	if h.API != nil && h.Server != nil && h.Server.Running() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if cs, err := h.API.ListClusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping,
+			hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating); err == nil {
+			for _, c := range cs {
+				if len(ids) == 0 || ids[0] != c.Id {
+					ids = append(ids, c.Id)
+				}
+			}
+		}
+		for _, id := range ids {
+			if err := h.API.TerminateClusters(ctx, id); err != nil {
+				errs = append(errs, fmt.Errorf("terminate %s: %w", id, err))
+			} else if _, err := h.API.WaitCluster(ctx, id, nil, hearth.ClusterTerminated, hearth.ClusterTerminatedWithErrors); err != nil {
+				errs = append(errs, fmt.Errorf("wait for %s to terminate: %w", id, err))
+			}
+		}
+		cancel()
+	}
+	if h.Server != nil {
+		if err := h.Server.Stop(10 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

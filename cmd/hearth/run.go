@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/client"
+	"github.com/spf13/cobra"
+)
+
+func newRunCmd(g *globals) *cobra.Command {
+	var (
+		instanceType, releaseLabel, name, mainClass, logURI string
+		count                                               int
+		showStderr                                          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run [flags] <script.py|app.jar> [args...]",
+		Short: "Run one Spark application on a fresh cluster that terminates when it is done",
+		Long: `Run a Spark application on an ephemeral local cluster: create it, run the
+application as its only step (spark-submit), stream the application's stdout,
+terminate the cluster, and exit with the step's status.
+
+If no Hearth server answers at --endpoint, run starts a control plane in this
+process for the duration (its log: $HEARTH_HOME/run-server.log).`,
+		Example: `  hearth run examples/wordcount.py README.md
+  hearth run --instance-count 5 --class org.example.Main app.jar in.txt`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			app := absolutePaths(args[:1])[0]
+			if !strings.Contains(app, "://") {
+				if _, err := os.Stat(app); err != nil {
+					return hearth.Invalid("script", args[0], "no such file")
+				}
+			}
+			c, stop, err := g.clientOrInProcess(ctx)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			submit := []string{"spark-submit"}
+			if mainClass != "" {
+				submit = append(submit, "--class", mainClass)
+			}
+			submit = append(append(submit, app), absolutePaths(args[1:])...)
+			groups, err := hearth.InstanceGroupsFromCount(instanceType, count)
+			if err != nil {
+				return err
+			}
+			res, err := c.CreateCluster(ctx, hearth.ClusterSpec{
+				Name: name, ReleaseLabel: releaseLabel, InstanceGroups: groups, AutoTerminate: true, LogUri: logURI,
+				Steps: []hearth.StepConfig{{Name: filepath.Base(app), HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: submit}}},
+			})
+			if err != nil {
+				return err
+			}
+			id := res.ClusterId
+			cleanup := func() {
+				bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+				defer cancel()
+				c.TerminateClusters(bg, id)
+				c.WaitCluster(bg, id, nil, hearth.ClusterTerminated, hearth.ClusterTerminatedWithErrors)
+			}
+			defer cleanup()
+			fmt.Fprintf(os.Stderr, "hearth run: cluster %s (%d nodes)\n", id, count)
+			if _, err := waitWithProgress(ctx, c, id, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating); err != nil {
+				return err
+			}
+			steps, err := c.ListSteps(ctx, id, nil, nil)
+			if err != nil || len(steps) != 1 {
+				return fmt.Errorf("cluster %s: its step is missing: %v", id, err)
+			}
+			stepID := steps[0].Id
+			start := time.Now()
+			if err := c.FollowStepLog(ctx, id, stepID, "stdout", cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			st, err := c.DescribeStep(ctx, id, stepID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "hearth run: step %s %s after %.1fs\n", stepID, st.Status.State, time.Since(start).Seconds())
+			if st.Status.State == hearth.StepCompleted {
+				return nil
+			}
+			if showStderr || st.Status.State == hearth.StepFailed {
+				printTail(ctx, c, id, stepID, 40)
+			}
+			if fd := st.Status.FailureDetails; fd != nil {
+				fmt.Fprintf(os.Stderr, "hearth run: %s: %s\n", fd.Reason, fd.Message)
+			}
+			code := 1
+			if st.ExitCode != nil && *st.ExitCode > 0 && *st.ExitCode < 126 {
+				code = *st.ExitCode
+			}
+			return &stepExit{code: code, msg: fmt.Sprintf("step %s %s", stepID, st.Status.State)}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&instanceType, "instance-type", "local.medium", "instance type of every node")
+	f.IntVar(&count, "instance-count", 3, "nodes: 1 master and N-1 workers")
+	f.StringVar(&releaseLabel, "release-label", "", "spark-<x.y.z> or emr-<x.y.z> (default: the pinned Spark)")
+	f.StringVar(&name, "name", "hearth run", "cluster name")
+	f.StringVar(&mainClass, "class", "", "main class of a jar application")
+	f.StringVar(&logURI, "log-uri", "", "copy the step's logs to <log-uri>/<cluster-id>/steps/<step-id>/")
+	f.BoolVar(&showStderr, "show-stderr", false, "print the tail of the application's stderr even when it succeeds")
+	return cmd
+}
+
+// stepExit carries a process exit code through cobra.
+type stepExit struct {
+	code int
+	msg  string
+}
+
+func (e *stepExit) Error() string { return e.msg }
+
+func printTail(ctx context.Context, c *client.Client, clusterID, stepID string, lines int) {
+	var buf strings.Builder
+	var offset int64
+	for {
+		r, err := c.StepLog(ctx, clusterID, stepID, "stderr", offset, false)
+		if err != nil || len(r.Data) == 0 {
+			break
+		}
+		buf.Write(r.Data)
+		offset = r.Next
+	}
+	all := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	fmt.Fprintf(os.Stderr, "--- last %d lines of the step's stderr ---\n%s\n---\n", len(all), strings.Join(all, "\n"))
+}
+
+// clientOrInProcess returns a client of the server at g.endpoint, or, when
+// none answers, of a control plane started in this process on a free
+// loopback port; stop shuts that one down.
+func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func(), error) {
+	if c, err := g.client(); err == nil {
+		if _, err := c.ListClusters(ctx, hearth.ClusterStarting); err == nil {
+			return c, func() {}, nil
+		} else if !errors.Is(err, hearth.ErrUnavailable) {
+			return nil, nil, err
+		}
+	}
+	if err := os.MkdirAll(g.home, 0o700); err != nil {
+		return nil, nil, err
+	}
+	logf, err := os.OpenFile(filepath.Join(g.home, "run-server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runServer(srvCtx, g.home, "127.0.0.1:0", os.Getenv("SPARK_HOME"), envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
+			slog.New(slog.NewTextHandler(logf, nil)), ready)
+	}()
+	stop := func() {
+		cancel()
+		<-done
+		logf.Close()
+	}
+	select {
+	case addr := <-ready:
+		token, err := client.ReadToken(g.home)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		fmt.Fprintf(os.Stderr, "hearth run: no server at %s; running a control plane in this process (log: %s)\n", g.endpoint, logf.Name())
+		return client.New("http://"+addr, token), stop, nil
+	case err := <-done:
+		logf.Close()
+		cancel()
+		return nil, nil, err
+	}
+}
