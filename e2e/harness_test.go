@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,4 +266,31 @@ func sparkHome(t *testing.T) string {
 		t.Fatalf("pyspark not importable (make test installs it): %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+type drivers struct {
+	active    int
+	completed string
+}
+
+// masterDrivers reads the drivers the Spark master knows of from its /json.
+func masterDrivers(t *testing.T, uiURL string) drivers {
+	t.Helper()
+	resp, err := http.Get(uiURL + "json/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		ActiveDrivers    []struct{ State string } `json:"activedrivers"`
+		CompletedDrivers []struct{ State string } `json:"completeddrivers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, d := range m.CompletedDrivers {
+		states = append(states, d.State)
+	}
+	return drivers{active: len(m.ActiveDrivers), completed: strings.Join(states, ",")}
 }
