@@ -792,7 +792,6 @@ func TestStepEphemeralCluster(t *testing.T) {
 		t.Fatalf("step %s %q is %s, want COMPLETED; failure %+v", st.Id, st.Name, st.Status.State, st.Status.FailureDetails)
 	}
 	checkStepTimeline(t, st)
-	t.Logf("DEBUG cluster %+v step %+v", v.Cluster.Status.Timeline, st.Status.Timeline)
 
 	stepDir := filepath.Join(logDir, cluster, "steps", st.Id)
 	for _, stream := range []string{"stdout", "stderr", "controller"} {
