@@ -61,6 +61,7 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 	changed := false
 	_, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
 		n.LastHeartbeat = &now
+		masterChanged := masterSummary(n.Observed.Master) != masterSummary(r.Observed.Master)
 		n.Observed = r.Observed
 		before := n.State
 		switch {
@@ -70,7 +71,7 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 		case n.State == hearth.NodeBootstrapping && r.Converged && r.PlanVersion == n.PlanVersion:
 			n.SetState(hearth.NodeRunning, "Spark daemons running", now)
 		}
-		changed = n.State != before || r.Stopped
+		changed = n.State != before || r.Stopped || masterChanged
 		return nil
 	})
 	if err != nil {
@@ -81,8 +82,6 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 	}
 	if changed {
 		s.changes.notify()
-	} else if r.Master != nil {
-		s.changes.notify() // worker registrations drive readiness
 	}
 	return nil
 }
@@ -122,4 +121,12 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		}
 	}
 	return p, nil
+}
+
+// masterSummary is what of the master's status drives readiness.
+func masterSummary(m *hearth.MasterStatus) string {
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d", m.Status, m.AliveWorkers)
 }

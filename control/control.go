@@ -49,7 +49,7 @@ type Server struct {
 	logs    broadcaster // a step log grew
 
 	busyMu sync.Mutex
-	busy   map[string]bool
+	busy   map[string]bool // cluster id -> dirty, while a pass runs
 
 	runtimeMu sync.Mutex
 	runtimes  map[string]spark.Distribution

@@ -40,9 +40,10 @@ func (s *Server) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func(id string) {
 				defer wg.Done()
-				defer s.release(id)
-				if err := s.reconcile(ctx, id); err != nil && ctx.Err() == nil {
-					s.log.Error("reconcile", "cluster", id, "err", err)
+				for again := true; again; again = s.release(id) {
+					if err := s.reconcile(ctx, id); err != nil && ctx.Err() == nil {
+						s.log.Error("reconcile", "cluster", id, "err", err)
+					}
 				}
 			}(c.Id)
 		}
@@ -57,20 +58,31 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
+// claim marks cluster id as being reconciled. If it already is, it marks
+// it dirty instead, so the running pass goes round once more: a change that
+// arrives mid-pass is never left for the next tick.
 func (s *Server) claim(id string) bool {
 	s.busyMu.Lock()
 	defer s.busyMu.Unlock()
-	if s.busy[id] {
+	if _, busy := s.busy[id]; busy {
+		s.busy[id] = true
 		return false
 	}
-	s.busy[id] = true
+	s.busy[id] = false
 	return true
 }
 
-func (s *Server) release(id string) {
+// release ends a pass; it returns true, keeping the claim, if the cluster
+// became dirty meanwhile and needs another pass.
+func (s *Server) release(id string) bool {
 	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	if s.busy[id] {
+		s.busy[id] = false
+		return true
+	}
 	delete(s.busy, id)
-	s.busyMu.Unlock()
+	return false
 }
 
 // Reconcile runs one reconcile pass over cluster id (for tests and tools).
@@ -84,6 +96,9 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 	nodes, err := s.store.Nodes(ctx, id)
 	if err != nil {
 		return err
+	}
+	if c.Status.State.Ended() {
+		return nil
 	}
 	prov, ok := s.prov[c.Provisioner]
 	if !ok {
@@ -148,8 +163,10 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 	if replaced > maxReplacements {
 		return s.fail(ctx, c, hearth.ReasonInstanceFailure, fmt.Sprintf("%d worker nodes failed; giving up replacing them", replaced))
 	}
-	if err := s.replaceMissing(ctx, c, nodes); err != nil {
-		return err
+	if st := c.Status.State; st == hearth.ClusterWaiting || st == hearth.ClusterRunning {
+		if err := s.replaceMissing(ctx, c, nodes); err != nil {
+			return err
+		}
 	}
 
 	if err := s.advance(ctx, c, nodes); err != nil {

@@ -279,10 +279,12 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 			continue
 		}
 		var failed *hearth.Step
+		ended := false
 		st, err := s.store.UpdateStep(ctx, n.ClusterId, r.Id, func(st *hearth.Step) error {
 			if st.Status.State.Ended() {
-				return nil
+				return nil // reported again before the agent saw its new plan
 			}
+			ended = true
 			code := r.ExitCode
 			st.ExitCode = &code
 			switch {
@@ -310,7 +312,11 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 		if err != nil {
 			return err
 		}
+		if !ended {
+			continue
+		}
 		s.log.Info("step ended", "cluster", n.ClusterId, "step", st.Id, "state", st.Status.State, "exit", r.ExitCode)
+		s.bumpMaster(ctx, n.ClusterId) // the agent's next plan drops the step
 		s.copyStepLogs(ctx, n.ClusterId, st.Id)
 		if failed != nil {
 			if err := s.onStepFailure(ctx, n.ClusterId, failed); err != nil {
