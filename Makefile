@@ -33,6 +33,7 @@ test: deps vet test-unit test-integration
 
 bench: build
 	$(GO) run ./bench/clusterready -hearth $(BIN)
+	$(GO) run ./bench/steps -hearth $(BIN)
 
 clean:
 	rm -rf bin

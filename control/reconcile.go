@@ -53,7 +53,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-wake:
 			// Coalesce bursts of agent reports into one pass.
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }
