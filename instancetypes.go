@@ -214,3 +214,25 @@ func NormalizedInstanceHours(nodes []*Node, now time.Time) int {
 	}
 	return total
 }
+
+// CheckHostFit reports whether the cluster's workers, at their current Spark
+// sizes, fit the host (used when a running cluster grows: live workers keep
+// their sizes, so nothing is scaled).
+func CheckHostFit(c *Cluster, h Host) error {
+	masterWorks := c.MasterRunsWorker()
+	daemons, asked := 0, 0
+	for _, g := range c.InstanceGroups {
+		daemons += g.RequestedInstanceCount
+		if g.InstanceGroupType != RoleMaster || masterWorks {
+			asked += g.RequestedInstanceCount * g.Spark.MemoryMB
+		}
+	}
+	if masterWorks {
+		daemons++
+	}
+	if budget := h.MemoryMB - HostReserveMB - DaemonHeapMB*daemons; asked > budget {
+		return Invalid("InstanceCount", fmt.Sprintf("%d MiB of Spark workers", asked),
+			fmt.Sprintf("this host can give Spark workers %d MiB (%d MiB less %d MiB reserved); use fewer or smaller instances", budget, h.MemoryMB, h.MemoryMB-budget))
+	}
+	return nil
+}

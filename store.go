@@ -41,6 +41,15 @@ type Store interface {
 	// UpdateStep reads, applies fn and writes back atomically.
 	UpdateStep(ctx context.Context, clusterID, stepID string, fn func(*Step) error) (*Step, error)
 
+	// PutAccessKey stores a new access key.
+	PutAccessKey(ctx context.Context, k *AccessKey) error
+	// AccessKey returns one access key, with its sealed secret.
+	AccessKey(ctx context.Context, id string) (*AccessKey, error)
+	// AccessKeys lists access keys, oldest first, without secrets.
+	AccessKeys(ctx context.Context) ([]*AccessKey, error)
+	// DeleteAccessKey removes an access key; a missing one is ErrNotFound.
+	DeleteAccessKey(ctx context.Context, id string) error
+
 	// Close releases the store.
 	Close() error
 }

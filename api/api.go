@@ -5,17 +5,21 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/api/emr"
+	"github.com/hearthcluster/hearth/api/sigv4"
 	"github.com/hearthcluster/hearth/control"
 )
 
@@ -27,6 +31,9 @@ const (
 	AuthAdmin Auth = iota
 	// AuthNode: a node's agent credential plus X-Hearth-Node.
 	AuthNode
+	// AuthSigV4: an AWS Signature V4 made with a Hearth access key, checked
+	// by the handler itself (the EMR endpoint).
+	AuthSigV4
 )
 
 // Route is one entry of the route table.
@@ -43,12 +50,19 @@ type Server struct {
 	adminHash [32]byte
 	log       *slog.Logger
 	routes    []Route
+	emr       *emr.Handler
 }
 
-// New returns the API for control plane cp, accepting adminToken.
-func New(cp *control.Server, adminToken string, log *slog.Logger) *Server {
-	s := &Server{cp: cp, adminHash: sha256.Sum256([]byte(adminToken)), log: log}
+// New returns the API for control plane cp, accepting adminToken or a
+// SigV4 signature made with an access key, and serving the EMR endpoint for
+// region.
+func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Server {
+	s := &Server{cp: cp, adminHash: sha256.Sum256([]byte(adminToken)), log: log, emr: emr.New(cp, region, log)}
 	s.routes = []Route{
+		{"POST", "/{$}", AuthSigV4, s.serveEMR},
+		{"POST", "/api/v1/access-keys", AuthAdmin, s.createAccessKey},
+		{"GET", "/api/v1/access-keys", AuthAdmin, s.listAccessKeys},
+		{"DELETE", "/api/v1/access-keys/{id}", AuthAdmin, s.deleteAccessKey},
 		{"POST", "/api/v1/clusters", AuthAdmin, s.createCluster},
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
@@ -88,6 +102,13 @@ func (s *Server) wrap(rt Route) http.Handler {
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		switch rt.Auth {
 		case AuthAdmin:
+			if sigv4.IsSigned(r) {
+				if err := s.verifySigned(r); err != nil {
+					writeError(w, fmt.Errorf("%w: %v", hearth.ErrUnauthorized, err))
+					return
+				}
+				break
+			}
 			sum := sha256.Sum256([]byte(token))
 			if token == "" || subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) != 1 {
 				writeError(w, fmt.Errorf("%w: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized))
@@ -111,6 +132,26 @@ func (s *Server) wrap(rt Route) http.Handler {
 			writeError(w, err)
 		}
 	})
+}
+
+// verifySigned checks a SigV4-signed native API call (an access key used
+// instead of the admin token) and leaves the body readable.
+func (s *Server) verifySigned(r *http.Request) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	_, err = s.emr.Verifier().Verify(r, body)
+	return err
+}
+
+func (s *Server) serveEMR(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	if !emr.IsEMR(r) {
+		return fmt.Errorf("%w: POST / is the EMR API: set X-Amz-Target: ElasticMapReduce.<Operation>", hearth.ErrNotFound)
+	}
+	s.emr.ServeHTTP(w, r)
+	return nil
 }
 
 // ErrorBody is the JSON of every error response, in AWS's shape.

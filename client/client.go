@@ -250,3 +250,23 @@ func (c *Client) FollowStepLog(ctx context.Context, clusterID, stepID, stream st
 		}
 	}
 }
+
+// CreateAccessKey makes an access key; the reply holds the secret, shown
+// only this once.
+func (c *Client) CreateAccessKey(ctx context.Context, description string) (*api.CreateAccessKeyResult, error) {
+	var out api.CreateAccessKeyResult
+	err := c.Do(ctx, http.MethodPost, "/api/v1/access-keys", api.CreateAccessKeyRequest{Description: description}, &out)
+	return &out, err
+}
+
+// ListAccessKeys lists access keys without secrets.
+func (c *Client) ListAccessKeys(ctx context.Context) ([]*hearth.AccessKey, error) {
+	var out api.ListAccessKeysResult
+	err := c.Do(ctx, http.MethodGet, "/api/v1/access-keys", nil, &out)
+	return out.AccessKeys, err
+}
+
+// DeleteAccessKey deletes an access key.
+func (c *Client) DeleteAccessKey(ctx context.Context, id string) error {
+	return c.Do(ctx, http.MethodDelete, "/api/v1/access-keys/"+url.PathEscape(id), nil, nil)
+}

@@ -34,6 +34,8 @@ type Config struct {
 	Interval time.Duration
 	// LogDir holds step logs: LogDir/<cluster>/steps/<step>/<stream>.
 	LogDir string
+	// MasterKey (32 bytes) seals access key secrets in the store.
+	MasterKey []byte
 }
 
 // Server is the control plane.
@@ -50,6 +52,12 @@ type Server struct {
 
 	busyMu sync.Mutex
 	busy   map[string]bool // cluster id -> dirty, while a pass runs
+
+	// locks serialise a cluster's reconcile pass with the recording of its
+	// step outcomes, so no step is dispatched between a failure and the
+	// cancellations its ActionOnFailure implies.
+	locksMu sync.Mutex
+	locks   map[string]*sync.Mutex
 
 	runtimeMu sync.Mutex
 	runtimes  map[string]spark.Distribution
@@ -74,7 +82,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, prov: map[string]hearth.Provisioner{},
-		started: time.Now(), now: time.Now, busy: map[string]bool{}, runtimes: map[string]spark.Distribution{},
+		started: time.Now(), now: time.Now, busy: map[string]bool{}, locks: map[string]*sync.Mutex{}, runtimes: map[string]spark.Distribution{},
 	}
 	s.changes.init()
 	s.logs.init()
@@ -272,4 +280,17 @@ func (s *Server) ModifyCluster(ctx context.Context, id string, fn func(*hearth.C
 		s.changes.notify()
 	}
 	return c, err
+}
+
+// lockCluster takes cluster id's lock and returns its unlock.
+func (s *Server) lockCluster(id string) func() {
+	s.locksMu.Lock()
+	m := s.locks[id]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.locks[id] = m
+	}
+	s.locksMu.Unlock()
+	m.Lock()
+	return m.Unlock
 }

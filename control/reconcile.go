@@ -89,6 +89,7 @@ func (s *Server) release(id string) bool {
 func (s *Server) Reconcile(ctx context.Context, id string) error { return s.reconcile(ctx, id) }
 
 func (s *Server) reconcile(ctx context.Context, id string) error {
+	defer s.lockCluster(id)()
 	c, err := s.store.Cluster(ctx, id)
 	if err != nil {
 		return err
@@ -164,6 +165,9 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		return s.fail(ctx, c, hearth.ReasonInstanceFailure, fmt.Sprintf("%d worker nodes failed; giving up replacing them", replaced))
 	}
 	if st := c.Status.State; st == hearth.ClusterWaiting || st == hearth.ClusterRunning {
+		if err := s.shrinkGroups(ctx, c, nodes, prov); err != nil {
+			return err
+		}
 		if err := s.replaceMissing(ctx, c, nodes); err != nil {
 			return err
 		}

@@ -274,9 +274,14 @@ func idleSince(c *hearth.Cluster, now time.Time, s *Server) time.Duration {
 // done becomes COMPLETED, FAILED or CANCELLED, and a failure applies the
 // step's ActionOnFailure.
 func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hearth.StepReport) error {
+	locked := false
 	for _, r := range reports {
 		if !r.Done {
 			continue
+		}
+		if !locked {
+			defer s.lockCluster(n.ClusterId)()
+			locked = true
 		}
 		var failed *hearth.Step
 		ended := false
@@ -328,9 +333,20 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 	return nil
 }
 
-// onStepFailure applies EMR's ActionOnFailure.
+// onStepFailure applies EMR's ActionOnFailure. A termination-protected
+// cluster is not shut down by a failing step: it cancels its pending steps
+// and waits, as EMR's does.
 func (s *Server) onStepFailure(ctx context.Context, clusterID string, st *hearth.Step) error {
-	switch st.ActionOnFailure {
+	c, err := s.store.Cluster(ctx, clusterID)
+	if err != nil {
+		return err
+	}
+	action := st.ActionOnFailure
+	if c.TerminationProtected && (action == hearth.ActionTerminateCluster || action == hearth.ActionTerminateJobFlow) {
+		s.log.Info("step failure would terminate a protected cluster; waiting instead", "cluster", clusterID, "step", st.Id)
+		action = hearth.ActionCancelAndWait
+	}
+	switch action {
 	case hearth.ActionContinue:
 		return nil
 	case hearth.ActionCancelAndWait, hearth.ActionTerminateCluster, hearth.ActionTerminateJobFlow:
@@ -338,10 +354,10 @@ func (s *Server) onStepFailure(ctx context.Context, clusterID string, st *hearth
 			return err
 		}
 	}
-	if st.ActionOnFailure == hearth.ActionCancelAndWait {
+	if action == hearth.ActionCancelAndWait {
 		return nil
 	}
-	_, err := s.store.UpdateCluster(ctx, clusterID, func(c *hearth.Cluster) error {
+	_, err = s.store.UpdateCluster(ctx, clusterID, func(c *hearth.Cluster) error {
 		return c.Terminate(hearth.StateChangeReason{Code: hearth.ReasonStepFailure, Message: fmt.Sprintf("Shut down as step %s failed", st.Id)}, s.now())
 	})
 	return err

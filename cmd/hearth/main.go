@@ -90,7 +90,7 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 		newCreateClusterCmd(g), newListClustersCmd(g), newDescribeClusterCmd(g),
 		newTerminateClustersCmd(g), newWaitCmd(g), newRuntimeCmd(g),
 		newAddStepsCmd(g), newListStepsCmd(g), newDescribeStepCmd(g), newCancelStepsCmd(g),
-		newLogsCmd(g), newModifyClusterAttributesCmd(g), newRunCmd(g),
+		newLogsCmd(g), newModifyClusterAttributesCmd(g), newRunCmd(g), newAccessKeysCmd(g),
 	)
 	return root
 }

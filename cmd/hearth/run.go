@@ -165,7 +165,7 @@ func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func()
 	done := make(chan error, 1)
 	go func() {
 		done <- runServer(srvCtx, g.home, "127.0.0.1:0", os.Getenv("SPARK_HOME"), envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
-			slog.New(slog.NewTextHandler(logf, nil)), ready)
+			envOr("HEARTH_REGION", hearth.DefaultRegion), slog.New(slog.NewTextHandler(logf, nil)), ready)
 	}()
 	stop := func() {
 		cancel()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,26 +22,30 @@ import (
 )
 
 func newServerCmd(g *globals) *cobra.Command {
-	var listen, sparkHome, archiveURL, logLevel string
+	var listen, sparkHome, archiveURL, logLevel, region string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (API, agent endpoints, reconcilers)",
 		Long: `Run Hearth's control plane on --listen (default 127.0.0.1:8440).
 
 On first start it writes an admin credential to $HEARTH_HOME/admin.token
-(mode 0600); every API call must present it. The database is
+(mode 0600); every native API call must present it, or be signed (SigV4)
+with an access key (hearth access-keys create). The same port serves
+Amazon EMR's API (POST /, X-Amz-Target: ElasticMapReduce.*) for the aws CLI,
+boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440. The database is
 $HEARTH_HOME/hearth.db (SQLite). Clusters keep running when the server
 stops; a restarted server finds them again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := newLogger(logLevel)
-			return runServer(cmd.Context(), g.home, listen, sparkHome, archiveURL, log, nil)
+			return runServer(cmd.Context(), g.home, listen, sparkHome, archiveURL, region, log, nil)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", envOr("HEARTH_LISTEN", "127.0.0.1:8440"), "address to serve on ($HEARTH_LISTEN)")
 	cmd.Flags().StringVar(&sparkHome, "spark-home", os.Getenv("SPARK_HOME"), "use this Spark distribution ($SPARK_HOME)")
 	cmd.Flags().StringVar(&archiveURL, "spark-archive-url", envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"), "where to download Spark releases from")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&region, "region", envOr("HEARTH_REGION", hearth.DefaultRegion), "the AWS region the EMR endpoint answers as (signatures must be scoped to it)")
 	return cmd
 }
 
@@ -53,11 +58,15 @@ func newLogger(level string) *slog.Logger {
 }
 
 // runServer serves until ctx ends. ready, if set, receives the bound address.
-func runServer(ctx context.Context, home, listen, sparkHome, archiveURL string, log *slog.Logger, ready chan<- string) error {
+func runServer(ctx context.Context, home, listen, sparkHome, archiveURL, region string, log *slog.Logger, ready chan<- string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
 	token, created, err := adminToken(home)
+	if err != nil {
+		return err
+	}
+	masterKey, err := secretFile(filepath.Join(home, "master.key"), func() string { return hearth.NewSecret("") })
 	if err != nil {
 		return err
 	}
@@ -80,10 +89,11 @@ func runServer(ctx context.Context, home, listen, sparkHome, archiveURL string, 
 		Provisioners: []hearth.Provisioner{&local.Provisioner{Home: home}},
 		Locator:      &spark.Locator{SparkHome: sparkHome, CacheDir: filepath.Join(home, "runtime"), ArchiveURL: archiveURL, Logger: log},
 		LogDir:       filepath.Join(home, "logs"),
+		MasterKey:    masterKey,
 		URL:          url,
 		Logger:       log,
 	})
-	srv := &http.Server{Handler: api.New(cp, token, log).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.New(cp, token, region, log).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	runCtx, cancel := context.WithCancel(ctx)
@@ -111,11 +121,29 @@ func runServer(ctx context.Context, home, listen, sparkHome, archiveURL string, 
 
 // adminToken reads the admin credential, creating it on first start.
 func adminToken(home string) (token string, created bool, err error) {
-	path := filepath.Join(home, "admin.token")
+	return readOrCreate(filepath.Join(home, "admin.token"), func() string { return hearth.NewSecret("hat_") })
+}
+
+// secretFile returns the 32-byte key kept hex-encoded at path, creating it.
+func secretFile(path string, gen func() string) ([]byte, error) {
+	v, _, err := readOrCreate(path, gen)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("%s: not a hex-encoded 32-byte key", path)
+	}
+	return key, nil
+}
+
+// readOrCreate reads a secret file (mode 0600), writing gen() to it first if
+// it does not exist; concurrent starters agree on one value.
+func readOrCreate(path string, gen func() string) (value string, created bool, err error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return string(trimSpace(b)), false, nil
 	}
-	token = hearth.NewSecret("hat_")
+	token := gen()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		if os.IsExist(err) { // another server won the race
