@@ -2,12 +2,16 @@
 GO      ?= go
 BIN     := bin/hearth
 
-.PHONY: all deps build demo test test-unit test-integration bench vet clean
+.PHONY: all deps test-deps build demo test test-unit test-integration bench vet clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# The aws CLI v2 (Debian) and v1 (PyPI) and boto3, for the EMR API tests.
+test-deps: deps
+	@scripts/test-deps.sh
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/hearth
@@ -29,7 +33,7 @@ test-unit:
 test-integration:
 	$(GO) test -count=1 -tags integration -timeout 20m ./e2e/
 
-test: deps vet test-unit test-integration
+test: deps test-deps vet test-unit test-integration
 
 bench: build
 	$(GO) run ./bench/clusterready -hearth $(BIN)

@@ -51,6 +51,10 @@ type Locator struct {
 	Python     string       // interpreter used to find a pip-installed pyspark; default "python3"
 	HTTPClient *http.Client // default http.DefaultClient
 	Logger     *slog.Logger // may be nil
+	// PipArgs are extra arguments for the PyPI fallback's `pip install`
+	// (an --index-url, say); NoPyPI turns the fallback off.
+	PipArgs []string
+	NoPyPI  bool
 }
 
 // defaultArchiveURL is where Locator.Install downloads Spark from by default.
@@ -177,6 +181,11 @@ func (l *Locator) fromCache(version string) (d Distribution, miss string) {
 	if l.CacheDir == "" {
 		return d, "no runtime cache configured"
 	}
+	if home := l.pypiHome(version); home != "" {
+		if got, err := VersionOf(home); err == nil && got == version {
+			return Distribution{Home: home, Version: got, Source: sourceCache}, ""
+		}
+	}
 	dir, err := filepath.Abs(filepath.Join(l.CacheDir, PackageName(version)))
 	if err != nil {
 		return d, fmt.Sprintf("runtime cache %s: %v", l.CacheDir, err)
@@ -216,7 +225,16 @@ func (l *Locator) Install(ctx context.Context, version string, progress io.Write
 	if progress == nil {
 		progress = io.Discard
 	}
-	return l.download(ctx, version, progress)
+	d, err = l.download(ctx, version, progress)
+	if err == nil || l.NoPyPI || ctx.Err() != nil {
+		return d, err
+	}
+	fmt.Fprintf(progress, "Apache archive: %v\ntrying PyPI (pip install pyspark==%s) ...\n", err, version)
+	d, perr := l.fromPyPI(ctx, version)
+	if perr != nil {
+		return d, fmt.Errorf("install Spark %s: from the Apache archive: %v; from PyPI: %w", version, err, perr)
+	}
+	return d, nil
 }
 
 func (l *Locator) download(ctx context.Context, version string, progress io.Writer) (Distribution, error) {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# What the test suite needs beyond scripts/deps.sh, installed idempotently:
+# the aws CLI v2 from Debian (/usr/bin/aws), and the aws CLI v1 and boto3
+# from PyPI — the EMR-compatible API is tested against all three.
+set -euo pipefail
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x /usr/bin/aws ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's awscli (aws CLI v2 at /usr/bin/aws) ..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null
+  else
+    echo "the tests need the aws CLI at /usr/bin/aws: sudo apt-get install -y awscli" >&2
+    exit 1
+  fi
+fi
+
+if ! "$PYTHON" -c 'import boto3, awscli' 2>/dev/null; then
+  echo "installing boto3 and the aws CLI v1 from PyPI ..." >&2
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore boto3 awscli
+fi

@@ -1,0 +1,66 @@
+package spark
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// pypiHome is where the PyPI fallback keeps a version:
+// CacheDir/pyspark-<v>/pyspark, a pyspark package installed with
+// pip --target, whose directory is a complete SPARK_HOME.
+func (l *Locator) pypiHome(version string) string {
+	if l.CacheDir == "" || checkVersion(version) != nil {
+		return ""
+	}
+	dir, err := filepath.Abs(filepath.Join(l.CacheDir, "pyspark-"+version))
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "pyspark")
+}
+
+// fromPyPI installs pyspark==version from PyPI into the cache with
+// `pip install --no-deps --target`, into a temporary directory renamed into
+// place once the Spark inside is verified to be that version. Hosts that
+// reach PyPI but not the Apache archive still get any Spark release.
+func (l *Locator) fromPyPI(ctx context.Context, version string) (Distribution, error) {
+	if err := checkVersion(version); err != nil {
+		return Distribution{}, err
+	}
+	home := l.pypiHome(version)
+	final := filepath.Dir(home)
+	tmp, err := os.MkdirTemp(filepath.Dir(final), ".pypi-"+version+"-")
+	if err != nil {
+		return Distribution{}, err
+	}
+	defer os.RemoveAll(tmp)
+	python := l.Python
+	if python == "" {
+		python = "python3"
+	}
+	args := append([]string{"-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-compile", "--target", tmp}, l.PipArgs...)
+	args = append(args, "pyspark=="+version)
+	cmd := exec.CommandContext(ctx, python, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return Distribution{}, fmt.Errorf("pip install pyspark==%s: %v: %s", version, err, lastLine(strings.TrimSpace(string(out))))
+	}
+	got, err := VersionOf(filepath.Join(tmp, "pyspark"))
+	if err != nil {
+		return Distribution{}, fmt.Errorf("pyspark==%s from PyPI is not a Spark distribution: %w", version, err)
+	}
+	if got != version {
+		return Distribution{}, fmt.Errorf("pyspark==%s from PyPI carries Spark %s", version, got)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Stat(home); serr != nil { // not a lost race: a real failure
+			return Distribution{}, fmt.Errorf("install into %s: %w", final, errors.Join(err, serr))
+		}
+	}
+	l.logger().Info("spark runtime installed from PyPI", "version", version, "home", home)
+	return Distribution{Home: home, Version: version, Source: sourceDownload}, nil
+}
