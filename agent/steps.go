@@ -442,46 +442,48 @@ func python() string {
 }
 
 // ship sends new bytes of the step's logs to the control plane every
-// 200ms, and everything that is left when ctx ends.
+// 200ms and, when ctx ends, everything left: the final flush keeps trying
+// (the control plane may be restarting) for up to two minutes, because the
+// step's outcome is reported only after it.
 func (r *stepRunner) ship(ctx context.Context) {
 	offsets := map[string]int64{}
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
-	for {
-		final := ctx.Err() != nil
+	for ctx.Err() == nil {
 		for _, stream := range hearth.LogStreams {
 			r.shipStream(stream, offsets)
-		}
-		if final {
-			return
 		}
 		select {
 		case <-ctx.Done():
 		case <-t.C:
 		}
 	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, stream := range hearth.LogStreams {
+		for !r.shipStream(stream, offsets) && time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
 }
 
-func (r *stepRunner) shipStream(stream string, offsets map[string]int64) {
-	for attempt := 0; attempt < 50; attempt++ {
+// shipStream sends what the control plane lacks of one stream, a chunk at a
+// time; it returns true once everything written so far is acknowledged.
+func (r *stepRunner) shipStream(stream string, offsets map[string]int64) bool {
+	for {
 		f, err := os.Open(filepath.Join(r.dir, stream))
 		if err != nil {
-			return
+			return true // not written (yet)
 		}
 		data, _ := io.ReadAll(io.LimitReader(io.NewSectionReader(f, offsets[stream], 1<<20), 1<<20))
 		f.Close()
 		if len(data) == 0 {
-			return
+			return true
 		}
 		var ack struct{ Size int64 }
 		err = r.a.call(context.Background(), http.MethodPost, "/agent/v1/logs",
 			hearth.LogChunk{StepId: r.run.Id, Stream: stream, Offset: offsets[stream], Data: data}, &ack)
 		if err != nil {
-			if errors.Is(err, ErrRejected) {
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-			continue
+			return errors.Is(err, ErrRejected) // rejected: the step or node is gone
 		}
 		offsets[stream] = ack.Size
 	}
