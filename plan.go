@@ -18,6 +18,9 @@ type Plan struct {
 	Host   string      `json:"Host"`
 	Master *DaemonPlan `json:"Master,omitempty"`
 	Worker *DaemonPlan `json:"Worker,omitempty"`
+	// Conf is the node's Spark configuration, rendered into its conf dir
+	// before any daemon or step starts.
+	Conf NodeConf `json:"Conf"`
 	// MasterURL is the cluster's Spark master, which steps submit to.
 	MasterURL string `json:"MasterURL,omitempty"`
 	// Steps are the steps this node must run (or stop): those RUNNING or
@@ -86,3 +89,14 @@ type LogChunk struct {
 
 // LogStreams are the per-step logs, as EMR names them.
 var LogStreams = []string{"controller", "stdout", "stderr"}
+
+// NodeConf is the content of a node's Spark configuration directory, as
+// key/value pairs per file. Every process of the node (daemons, steps,
+// applications they submit) reads it through SPARK_CONF_DIR.
+type NodeConf struct {
+	SparkDefaults map[string]string `json:"SparkDefaults,omitempty"` // spark-defaults.conf
+	SparkEnv      map[string]string `json:"SparkEnv,omitempty"`      // exported by spark-env.sh
+	Log4j2        map[string]string `json:"Log4j2,omitempty"`        // log4j2.properties
+	Metrics       map[string]string `json:"Metrics,omitempty"`       // metrics.properties
+	HiveSite      map[string]string `json:"HiveSite,omitempty"`      // hive-site.xml
+}

@@ -281,6 +281,12 @@ func (a *Agent) converge(p hearth.Plan) {
 		a.log.Error("spark runtime", "err", err)
 		return
 	}
+	digest, err := spark.WriteConfDir(a.dirs.Conf, spark.ConfFiles(p.Conf))
+	if err != nil {
+		a.err = "write Spark configuration: " + err.Error()
+		a.log.Error("spark conf", "err", err)
+		return
+	}
 	a.err = ""
 	want := map[string]spark.Command{}
 	if m := p.Master; m != nil {
@@ -292,6 +298,10 @@ func (a *Agent) converge(p hearth.Plan) {
 	}
 	if w := p.Worker; w != nil {
 		want["worker"] = dist.WorkerCommand(w.MasterURL, p.Host, w.Port, w.WebUIPort, w.Cores, w.MemoryMB, a.dirs)
+	}
+	for name, cmd := range want { // a configuration change restarts the daemons
+		cmd.Env = append(cmd.Env, "HEARTH_CONF_DIGEST="+digest)
+		want[name] = cmd
 	}
 	for name, d := range a.daemons {
 		if cmd, ok := want[name]; !ok || !d.same(cmd) {

@@ -95,6 +95,7 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	p := hearth.Plan{
 		Version: n.PlanVersion, ClusterId: c.Id, NodeId: n.Id, Role: n.Role,
 		Stop: n.Stop, SparkVersion: c.SparkVersion, Host: n.Host,
+		Conf: nodeConf(c, n),
 	}
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
 		s.runtimeMu.Lock()
@@ -129,4 +130,21 @@ func masterSummary(m *hearth.MasterStatus) string {
 		return ""
 	}
 	return fmt.Sprintf("%s/%d", m.Status, m.AliveWorkers)
+}
+
+// GatewayPath is where the UI gateway serves a cluster's Spark UIs; Spark's
+// reverse proxy makes every link and redirect start with it. (Spark refuses
+// a prefix containing "proxy" or "history".)
+func GatewayPath(clusterID string) string { return "/clusters/" + clusterID + "/ui" }
+
+// nodeConf is the Spark configuration of node n: Hearth's defaults, then
+// the cluster's configurations, then its instance group's.
+func nodeConf(c *hearth.Cluster, n *hearth.Node) hearth.NodeConf {
+	conf := hearth.NodeConf{SparkDefaults: map[string]string{
+		// Every UI (master, workers, applications) is reached through the
+		// control plane's authenticated gateway, never directly.
+		"spark.ui.reverseProxy":    "true",
+		"spark.ui.reverseProxyUrl": GatewayPath(c.Id),
+	}}
+	return conf
 }
