@@ -112,8 +112,10 @@ type Cluster struct {
 	StepConcurrencyLevel int             `json:"StepConcurrencyLevel"`
 	LogUri               string          `json:"LogUri,omitempty"`
 	// AutoTerminationPolicy: terminate after this many idle seconds (0: never).
-	IdleTimeout         int64  `json:"IdleTimeoutSeconds,omitempty"`
-	MasterPublicDnsName string `json:"MasterPublicDnsName,omitempty"`
+	IdleTimeout         int64             `json:"IdleTimeoutSeconds,omitempty"`
+	Configurations      []Configuration   `json:"Configurations,omitempty"`
+	BootstrapActions    []BootstrapAction `json:"BootstrapActions,omitempty"`
+	MasterPublicDnsName string            `json:"MasterPublicDnsName,omitempty"`
 	// NormalizedInstanceHours follows EMR's rounding: each node counts whole
 	// hours, scaled by its instance type's normalization factor.
 	NormalizedInstanceHours int `json:"NormalizedInstanceHours"`
@@ -129,6 +131,8 @@ type Cluster struct {
 type SparkAccess struct {
 	MasterURL string `json:"MasterURL,omitempty"` // spark://host:port
 	UIURL     string `json:"UIURL,omitempty"`     // master web UI
+	// HistoryURL is the Spark History Server's UI on the master node.
+	HistoryURL string `json:"HistoryURL,omitempty"`
 }
 
 // Group returns the instance group with the given id, or nil.
@@ -199,7 +203,8 @@ type InstanceGroup struct {
 	State                  InstanceGroupState `json:"State"`
 	// Spark is what each node of the group gives Spark: for workers the
 	// --cores and --memory they register with.
-	Spark NodeResources `json:"Spark"`
+	Spark          NodeResources   `json:"Spark"`
+	Configurations []Configuration `json:"Configurations,omitempty"`
 }
 
 // NodeResources is what one node offers Spark.
@@ -262,10 +267,11 @@ type NodeTimeline struct {
 
 // NodePorts are the ports of a node's Spark daemons. Zero means "not used".
 type NodePorts struct {
-	MasterPort  int `json:"MasterPort,omitempty"`
-	MasterWebUI int `json:"MasterWebUIPort,omitempty"`
-	WorkerPort  int `json:"WorkerPort,omitempty"`
-	WorkerWebUI int `json:"WorkerWebUIPort,omitempty"`
+	MasterPort   int `json:"MasterPort,omitempty"`
+	MasterWebUI  int `json:"MasterWebUIPort,omitempty"`
+	WorkerPort   int `json:"WorkerPort,omitempty"`
+	WorkerWebUI  int `json:"WorkerWebUIPort,omitempty"`
+	HistoryWebUI int `json:"HistoryWebUIPort,omitempty"`
 }
 
 // Observed is what a node's agent last reported.
@@ -275,6 +281,11 @@ type Observed struct {
 	Master    *MasterStatus  `json:"Master,omitempty"`
 	Error     string         `json:"Error,omitempty"`
 	Converged bool           `json:"Converged"`
+	// Bootstrap is how the node's bootstrap actions went; BootstrapFailed
+	// says which failed and why (the node then fails the cluster with
+	// BOOTSTRAP_FAILURE).
+	Bootstrap       []BootstrapResult `json:"Bootstrap,omitempty"`
+	BootstrapFailed string            `json:"BootstrapFailed,omitempty"`
 	// PlanVersion is the plan version the report describes.
 	PlanVersion int64 `json:"PlanVersion"`
 }

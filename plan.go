@@ -21,6 +21,12 @@ type Plan struct {
 	// Conf is the node's Spark configuration, rendered into its conf dir
 	// before any daemon or step starts.
 	Conf NodeConf `json:"Conf"`
+	// BootstrapActions run once, in order, before any daemon starts.
+	BootstrapActions []BootstrapAction `json:"BootstrapActions,omitempty"`
+	// Instance is written to the node's instance.json for scripts.
+	Instance InstanceInfo `json:"Instance"`
+	// History runs the Spark History Server (master node).
+	History *DaemonPlan `json:"History,omitempty"`
 	// MasterURL is the cluster's Spark master, which steps submit to.
 	MasterURL string `json:"MasterURL,omitempty"`
 	// Steps are the steps this node must run (or stop): those RUNNING or
@@ -58,6 +64,30 @@ type DaemonPlan struct {
 	MasterURL string `json:"MasterURL,omitempty"` // workers: the master to join
 	Cores     int    `json:"Cores,omitempty"`
 	MemoryMB  int    `json:"MemoryMB,omitempty"`
+	// ProxyBase is the path the daemon's UI is served under by the gateway.
+	ProxyBase string `json:"ProxyBase,omitempty"`
+}
+
+// InstanceInfo is what a node's instance.json says, in the spirit of EMR's
+// /mnt/var/lib/info/instance.json, so bootstrap scripts can branch on role.
+type InstanceInfo struct {
+	IsMaster        bool   `json:"isMaster"`
+	ClusterId       string `json:"clusterId"`
+	JobFlowId       string `json:"jobFlowId"`
+	InstanceGroupId string `json:"instanceGroupId"`
+	InstanceRole    string `json:"instanceRole"` // Master, Core or Task
+	InstanceId      string `json:"instanceId"`
+}
+
+// BootstrapResult is how one bootstrap action went on a node.
+type BootstrapResult struct {
+	Index    int     `json:"Index"`
+	Name     string  `json:"Name"`
+	Path     string  `json:"Path"`
+	ExitCode int     `json:"ExitCode"`
+	Seconds  float64 `json:"Seconds"`
+	Stdout   string  `json:"Stdout"` // the last 8 KiB
+	Stderr   string  `json:"Stderr"` // the last 8 KiB
 }
 
 // Report is what an agent tells the control plane about its node, on every

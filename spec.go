@@ -29,6 +29,11 @@ type ClusterSpec struct {
 	// IdleTimeout terminates the cluster after this many idle seconds
 	// (EMR's AutoTerminationPolicy); 0 disables it.
 	IdleTimeout int64 `json:"IdleTimeout,omitempty"`
+	// Configurations apply to every node; an instance group's own apply
+	// over them on its nodes.
+	Configurations []Configuration `json:"Configurations,omitempty"`
+	// BootstrapActions run on every node, in order, before Spark starts.
+	BootstrapActions []BootstrapAction `json:"BootstrapActions,omitempty"`
 }
 
 // InstanceGroupConfig is EMR's InstanceGroupConfig. Members EMR accepts but
@@ -42,10 +47,10 @@ type InstanceGroupConfig struct {
 	Market            string `json:"Market,omitempty"`
 	BidPrice          string `json:"BidPrice,omitempty"`
 
-	EbsConfiguration  any `json:"EbsConfiguration,omitempty"`
-	AutoScalingPolicy any `json:"AutoScalingPolicy,omitempty"`
-	CustomAmiId       any `json:"CustomAmiId,omitempty"`
-	Configurations    any `json:"Configurations,omitempty"`
+	EbsConfiguration  any             `json:"EbsConfiguration,omitempty"`
+	AutoScalingPolicy any             `json:"AutoScalingPolicy,omitempty"`
+	CustomAmiId       any             `json:"CustomAmiId,omitempty"`
+	Configurations    []Configuration `json:"Configurations,omitempty"`
 }
 
 // DefaultClusterName is the name EMR's CLI gives a cluster created without one.
@@ -96,11 +101,20 @@ func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster,
 	if spec.IdleTimeout != 0 && (spec.IdleTimeout < 60 || spec.IdleTimeout > 7*24*3600) {
 		return nil, nil, Invalid("auto-termination-policy.IdleTimeout", fmt.Sprint(spec.IdleTimeout), "must be between 60 and 604800 seconds (7 days), as in EMR")
 	}
-	apps := []Application{{Name: "Spark", Version: sparkVersion}}
-	for i, a := range spec.Applications {
-		if !strings.EqualFold(a.Name, "Spark") {
-			return nil, nil, Invalid(fmt.Sprintf("applications[%d].Name", i), fmt.Sprintf("%q", a.Name), "unsupported application; supported: Spark")
+	apps, err := NormalizeApplications(spec.Applications, sparkVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ValidateConfigurations("configurations", spec.Configurations); err != nil {
+		return nil, nil, err
+	}
+	for i, g := range spec.InstanceGroups {
+		if err := ValidateConfigurations(fmt.Sprintf("instance-groups[%d].Configurations", i), g.Configurations); err != nil {
+			return nil, nil, err
 		}
+	}
+	if err := ValidateBootstrapActions(spec.BootstrapActions); err != nil {
+		return nil, nil, err
 	}
 
 	id := NewClusterID()
@@ -119,6 +133,8 @@ func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster,
 		StepConcurrencyLevel: level,
 		LogUri:               spec.LogUri,
 		IdleTimeout:          spec.IdleTimeout,
+		Configurations:       spec.Configurations,
+		BootstrapActions:     spec.BootstrapActions,
 		Status: ClusterStatus{
 			State:             ClusterStarting,
 			StateChangeReason: StateChangeReason{Message: "Provisioning nodes"},
@@ -210,6 +226,7 @@ func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
 			RequestedInstanceCount: cfg.InstanceCount,
 			State:                  GroupProvisioning,
 			Spark:                  it.SparkWorker(),
+			Configurations:         cfg.Configurations,
 		})
 	}
 	switch {

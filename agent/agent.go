@@ -50,6 +50,10 @@ type Agent struct {
 
 	// wakeCh asks the main loop for an immediate report.
 	wakeCh chan struct{}
+	// again asks the main loop to converge on the current plan once more
+	// (bootstrap actions finished).
+	again chan struct{}
+	boot  bootstrapState
 }
 
 // ErrRejected means the control plane does not accept this node's
@@ -77,6 +81,7 @@ func New(cfg Config) *Agent {
 		daemons: map[string]*daemon{},
 		steps:   map[string]*stepRunner{},
 		wakeCh:  make(chan struct{}, 1),
+		again:   make(chan struct{}, 1),
 	}
 }
 
@@ -124,6 +129,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-masterChanged:
 			a.report(ctx, false)
 		case <-a.wakeCh:
+			a.report(ctx, false)
+		case <-a.again:
+			a.mu.Lock()
+			p := a.plan
+			a.mu.Unlock()
+			a.converge(p)
 			a.report(ctx, false)
 		case <-ctx.Done():
 			a.stopAll()
@@ -250,8 +261,10 @@ func (a *Agent) stepReports() []hearth.StepReport {
 func (a *Agent) observe() hearth.Observed {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	o := hearth.Observed{AgentPID: os.Getpid(), PlanVersion: a.plan.Version, Error: a.err, Converged: a.plan.Version > 0}
-	for _, name := range []string{"master", "worker"} {
+	o := hearth.Observed{AgentPID: os.Getpid(), PlanVersion: a.plan.Version, Error: a.err,
+		Converged: a.plan.Version > 0 && a.boot.done && a.boot.failed == "",
+		Bootstrap: a.boot.results, BootstrapFailed: a.boot.failed}
+	for _, name := range []string{"master", "worker", "history"} {
 		d := a.daemons[name]
 		if d == nil {
 			continue
@@ -281,6 +294,16 @@ func (a *Agent) converge(p hearth.Plan) {
 		a.log.Error("spark runtime", "err", err)
 		return
 	}
+	if err := a.writeInstanceJSON(p.Instance); err != nil {
+		a.err = "write instance.json: " + err.Error()
+		return
+	}
+	if !a.bootstrapped(p) {
+		return // daemons start once bootstrap actions succeed
+	}
+	events := filepath.Join(a.cfg.Dir, "spark-events")
+	os.MkdirAll(events, 0o755)
+	p.Conf.SparkDefaults = withDefault(p.Conf.SparkDefaults, "spark.eventLog.dir", "file://"+events)
 	digest, err := spark.WriteConfDir(a.dirs.Conf, spark.ConfFiles(p.Conf))
 	if err != nil {
 		a.err = "write Spark configuration: " + err.Error()
@@ -299,6 +322,9 @@ func (a *Agent) converge(p hearth.Plan) {
 	if w := p.Worker; w != nil {
 		want["worker"] = dist.WorkerCommand(w.MasterURL, p.Host, w.Port, w.WebUIPort, w.Cores, w.MemoryMB, a.dirs)
 	}
+	if h := p.History; h != nil {
+		want["history"] = dist.HistoryCommand(p.Host, h.WebUIPort, p.Conf.SparkDefaults["spark.eventLog.dir"], h.ProxyBase, a.dirs)
+	}
 	for name, cmd := range want { // a configuration change restarts the daemons
 		cmd.Env = append(cmd.Env, "HEARTH_CONF_DIGEST="+digest)
 		want[name] = cmd
@@ -310,7 +336,7 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 	}
 	a.convergeSteps(p, dist)
-	for _, name := range []string{"master", "worker"} { // master first: workers join it
+	for _, name := range []string{"master", "worker", "history"} { // master first: workers join it
 		cmd, ok := want[name]
 		if !ok || a.daemons[name] != nil {
 			continue
@@ -390,4 +416,16 @@ func tail(path string, n int64) string {
 	}
 	b, _ := io.ReadAll(f)
 	return string(b)
+}
+
+// withDefault returns m with k set to v unless the configuration set it.
+func withDefault(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{}
+	for key, val := range m {
+		out[key] = val
+	}
+	if _, ok := out[k]; !ok {
+		out[k] = v
+	}
+	return out
 }

@@ -66,6 +66,8 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 		before := n.State
 		switch {
 		case n.State.Ended():
+		case r.BootstrapFailed != "" && !n.Stop:
+			n.SetState(hearth.NodeFailed, r.BootstrapFailed, now)
 		case r.Error != "" && !n.Stop:
 			n.SetState(hearth.NodeFailed, r.Error, now)
 		case n.State == hearth.NodeBootstrapping && r.Converged && r.PlanVersion == n.PlanVersion:
@@ -95,7 +97,12 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	p := hearth.Plan{
 		Version: n.PlanVersion, ClusterId: c.Id, NodeId: n.Id, Role: n.Role,
 		Stop: n.Stop, SparkVersion: c.SparkVersion, Host: n.Host,
-		Conf: nodeConf(c, n),
+		Conf:             nodeConf(c, n),
+		BootstrapActions: c.BootstrapActions,
+		Instance: hearth.InstanceInfo{
+			IsMaster: n.Role == hearth.RoleMaster, ClusterId: c.Id, JobFlowId: c.Id,
+			InstanceGroupId: n.InstanceGroupId, InstanceRole: roleName(n.Role), InstanceId: n.Id,
+		},
 	}
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
 		s.runtimeMu.Lock()
@@ -104,6 +111,9 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	}
 	if n.Role == hearth.RoleMaster {
 		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}
+		if n.Ports.HistoryWebUI > 0 {
+			p.History = &hearth.DaemonPlan{WebUIPort: n.Ports.HistoryWebUI, ProxyBase: HistoryPath(c.Id)}
+		}
 		p.MasterURL = c.Spark.MasterURL
 		if !n.Stop {
 			if p.Steps, err = s.stepRuns(ctx, c.Id); err != nil {
@@ -140,11 +150,46 @@ func GatewayPath(clusterID string) string { return "/clusters/" + clusterID + "/
 // nodeConf is the Spark configuration of node n: Hearth's defaults, then
 // the cluster's configurations, then its instance group's.
 func nodeConf(c *hearth.Cluster, n *hearth.Node) hearth.NodeConf {
+	var groupConfs []hearth.Configuration
+	if g := c.Group(n.InstanceGroupId); g != nil {
+		groupConfs = g.Configurations
+	}
+	// maximizeResourceAllocation: the group's word over the cluster's.
+	var probe hearth.NodeConf
+	maximize := hearth.ApplyConfigurations(&probe, c.Configurations)
+	if m := hearth.ApplyConfigurations(&probe, groupConfs); m != nil {
+		maximize = m
+	}
 	conf := hearth.NodeConf{SparkDefaults: map[string]string{
 		// Every UI (master, workers, applications) is reached through the
 		// control plane's authenticated gateway, never directly.
 		"spark.ui.reverseProxy":    "true",
 		"spark.ui.reverseProxyUrl": GatewayPath(c.Id),
+		// Applications log events for the History Server on the master.
+		"spark.eventLog.enabled": "true",
 	}}
+	for k, v := range hearth.ExecutorDefaults(c, maximize != nil && *maximize) {
+		conf.SparkDefaults[k] = v
+	}
+	hearth.ApplyConfigurations(&conf, c.Configurations)
+	hearth.ApplyConfigurations(&conf, groupConfs)
 	return conf
+}
+
+// EffectiveSparkDefaults returns, per instance group, the spark-defaults its
+// nodes run with (what describe-cluster shows).
+func EffectiveSparkDefaults(c *hearth.Cluster) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, g := range c.InstanceGroups {
+		out[g.Id] = nodeConf(c, &hearth.Node{ClusterId: c.Id, InstanceGroupId: g.Id}).SparkDefaults
+	}
+	return out
+}
+
+// HistoryPath is where the gateway serves a cluster's History Server.
+func HistoryPath(clusterID string) string { return "/clusters/" + clusterID + "/hs" }
+
+// roleName is instance.json's spelling of a role.
+func roleName(r hearth.Role) string {
+	return map[hearth.Role]string{hearth.RoleMaster: "Master", hearth.RoleCore: "Core", hearth.RoleTask: "Task"}[r]
 }

@@ -99,6 +99,9 @@ func (s *Server) Store() hearth.Store { return s.store }
 type ClusterView struct {
 	Cluster *hearth.Cluster `json:"Cluster"`
 	Nodes   []*hearth.Node  `json:"Nodes"`
+	// SparkDefaults are the effective spark-defaults of each instance
+	// group's nodes, by group id.
+	SparkDefaults map[string]map[string]string `json:"SparkDefaults"`
 }
 
 // CreateCluster validates spec and stores the new cluster in STARTING; the
@@ -173,7 +176,7 @@ func (s *Server) DescribeCluster(ctx context.Context, id string) (*ClusterView, 
 		return nil, err
 	}
 	c.NormalizedInstanceHours = hearth.NormalizedInstanceHours(nodes, s.now())
-	return &ClusterView{Cluster: c, Nodes: nodes}, nil
+	return &ClusterView{Cluster: c, Nodes: nodes, SparkDefaults: EffectiveSparkDefaults(c)}, nil
 }
 
 // ListClusters returns the clusters in the given states, newest first.

@@ -156,6 +156,9 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 				s.log.Warn("stop failed node", "node", n.Id, "err", err)
 			}
 		}
+		if n.Observed.BootstrapFailed != "" {
+			return s.fail(ctx, c, hearth.ReasonBootstrapFailure, n.Observed.BootstrapFailed)
+		}
 		if n.Role == hearth.RoleMaster || c.Status.State == hearth.ClusterStarting || c.Status.State == hearth.ClusterBootstrapping {
 			return s.fail(ctx, c, hearth.ReasonInstanceFailure, fmt.Sprintf("Node %s (%s) failed: %s", n.Id, n.Role, firstLine(n.StateMessage)))
 		}
@@ -288,6 +291,9 @@ func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, 
 		if _, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
 			c.Spark.MasterURL = fmt.Sprintf("spark://%s:%d", n.Host, n.Ports.MasterPort)
 			c.Spark.UIURL = fmt.Sprintf("http://%s:%d/", n.Host, n.Ports.MasterWebUI)
+			if n.Ports.HistoryWebUI > 0 {
+				c.Spark.HistoryURL = fmt.Sprintf("http://%s:%d/", n.Host, n.Ports.HistoryWebUI)
+			}
 			return nil
 		}); err != nil {
 			return nil, err

@@ -68,3 +68,17 @@ func (d Distribution) WorkerCommand(masterURL, host string, port, webUIPort, cor
 
 // SubmitPath is the distribution's spark-submit.
 func (d Distribution) SubmitPath() string { return filepath.Join(d.Home, "bin", "spark-submit") }
+
+// HistoryCommand runs the Spark History Server over logDir (a file:// URI)
+// with its UI on webUIPort; proxyBase, when set, prefixes the links it
+// generates (it is served behind the control plane's gateway).
+func (d Distribution) HistoryCommand(host string, webUIPort int, logDir, proxyBase string, dirs NodeDirs) Command {
+	opts := fmt.Sprintf("-Dspark.history.ui.port=%d -Dspark.history.fs.logDirectory=%s -Dspark.history.fs.update.interval=2s", webUIPort, logDir)
+	if proxyBase != "" {
+		opts += " -Dspark.ui.proxyBase=" + proxyBase
+	}
+	return Command{
+		Args: []string{filepath.Join(d.Home, "bin", "spark-class"), "org.apache.spark.deploy.history.HistoryServer"},
+		Env:  append(d.Env(host, dirs), "SPARK_HISTORY_OPTS="+opts),
+	}
+}

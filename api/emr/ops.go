@@ -12,28 +12,28 @@ import (
 )
 
 type runJobFlowInput struct {
-	Name                  string            `json:"Name"`
-	LogUri                string            `json:"LogUri"`
-	ReleaseLabel          string            `json:"ReleaseLabel"`
-	Instances             jobFlowInstances  `json:"Instances"`
-	Steps                 []stepConfig      `json:"Steps"`
-	BootstrapActions      []json.RawMessage `json:"BootstrapActions"`
-	Applications          []application     `json:"Applications"`
-	Configurations        []json.RawMessage `json:"Configurations"`
-	VisibleToAllUsers     *bool             `json:"VisibleToAllUsers"`
-	JobFlowRole           string            `json:"JobFlowRole"`
-	ServiceRole           string            `json:"ServiceRole"`
-	AutoScalingRole       string            `json:"AutoScalingRole"`
-	Tags                  []tag             `json:"Tags"`
-	ScaleDownBehavior     string            `json:"ScaleDownBehavior"`
-	StepConcurrencyLevel  int               `json:"StepConcurrencyLevel"`
-	AutoTerminationPolicy *autoTermination  `json:"AutoTerminationPolicy"`
-	EbsRootVolumeSize     int               `json:"EbsRootVolumeSize"`
-	SecurityConfiguration string            `json:"SecurityConfiguration"`
-	AdditionalInfo        string            `json:"AdditionalInfo"`
-	CustomAmiId           string            `json:"CustomAmiId"`
-	OSReleaseLabel        string            `json:"OSReleaseLabel"`
-	RepoUpgradeOnBoot     string            `json:"RepoUpgradeOnBoot"`
+	Name                  string                  `json:"Name"`
+	LogUri                string                  `json:"LogUri"`
+	ReleaseLabel          string                  `json:"ReleaseLabel"`
+	Instances             jobFlowInstances        `json:"Instances"`
+	Steps                 []stepConfig            `json:"Steps"`
+	BootstrapActions      []bootstrapActionConfig `json:"BootstrapActions"`
+	Applications          []application           `json:"Applications"`
+	Configurations        []hearth.Configuration  `json:"Configurations"`
+	VisibleToAllUsers     *bool                   `json:"VisibleToAllUsers"`
+	JobFlowRole           string                  `json:"JobFlowRole"`
+	ServiceRole           string                  `json:"ServiceRole"`
+	AutoScalingRole       string                  `json:"AutoScalingRole"`
+	Tags                  []tag                   `json:"Tags"`
+	ScaleDownBehavior     string                  `json:"ScaleDownBehavior"`
+	StepConcurrencyLevel  int                     `json:"StepConcurrencyLevel"`
+	AutoTerminationPolicy *autoTermination        `json:"AutoTerminationPolicy"`
+	EbsRootVolumeSize     int                     `json:"EbsRootVolumeSize"`
+	SecurityConfiguration string                  `json:"SecurityConfiguration"`
+	AdditionalInfo        string                  `json:"AdditionalInfo"`
+	CustomAmiId           string                  `json:"CustomAmiId"`
+	OSReleaseLabel        string                  `json:"OSReleaseLabel"`
+	RepoUpgradeOnBoot     string                  `json:"RepoUpgradeOnBoot"`
 }
 
 type jobFlowInstances struct {
@@ -68,18 +68,17 @@ func (h *Handler) runJobFlow(ctx context.Context, body []byte) (any, error) {
 	if err := required("name", in.Name); err != nil {
 		return nil, err
 	}
-	if len(in.BootstrapActions) > 0 {
-		return nil, &apiError{400, "InvalidRequestException", "BootstrapActions are not supported by this Hearth version yet; remove them"}
-	}
-	if len(in.Configurations) > 0 {
-		return nil, &apiError{400, "InvalidRequestException", "Configurations are not supported by this Hearth version yet; remove them"}
-	}
 	spec := hearth.ClusterSpec{
 		Name: in.Name, ReleaseLabel: in.ReleaseLabel, LogUri: in.LogUri,
 		Tags: tagsIn(in.Tags), Steps: stepsIn(in.Steps),
 		AutoTerminate:        !in.Instances.KeepJobFlowAliveWhenNoSteps,
 		TerminationProtected: in.Instances.TerminationProtected,
 		StepConcurrencyLevel: in.StepConcurrencyLevel,
+		Configurations:       in.Configurations,
+	}
+	for _, b := range in.BootstrapActions {
+		spec.BootstrapActions = append(spec.BootstrapActions, hearth.BootstrapAction{Name: b.Name,
+			ScriptBootstrapAction: hearth.ScriptAction{Path: b.ScriptBootstrapAction.Path, Args: b.ScriptBootstrapAction.Args}})
 	}
 	if in.AutoTerminationPolicy != nil {
 		spec.IdleTimeout = in.AutoTerminationPolicy.IdleTimeout
@@ -358,15 +357,44 @@ func (h *Handler) listInstances(ctx context.Context, body []byte) (any, error) {
 	}{pageItems, next}, nil
 }
 
+type bootstrapActionConfig struct {
+	Name                  string `json:"Name"`
+	ScriptBootstrapAction struct {
+		Path string   `json:"Path"`
+		Args []string `json:"Args"`
+	} `json:"ScriptBootstrapAction"`
+}
+
 func (h *Handler) listBootstrapActions(ctx context.Context, body []byte) (any, error) {
 	var in clusterIDInput
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if _, err := h.cp.DescribeCluster(ctx, in.ClusterId); err != nil {
+	v, err := h.cp.DescribeCluster(ctx, in.ClusterId)
+	if err != nil {
 		return nil, notValid(in.ClusterId, err)
 	}
-	return map[string]any{"BootstrapActions": []any{}}, nil
+	type command struct {
+		Name       string   `json:"Name"`
+		ScriptPath string   `json:"ScriptPath"`
+		Args       []string `json:"Args"`
+	}
+	out := []command{}
+	for _, b := range v.Cluster.BootstrapActions {
+		args := b.ScriptBootstrapAction.Args
+		if args == nil {
+			args = []string{}
+		}
+		out = append(out, command{Name: b.Name, ScriptPath: b.ScriptBootstrapAction.Path, Args: args})
+	}
+	pageItems, next, err := page(out, in.Marker)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		BootstrapActions []command `json:"BootstrapActions"`
+		Marker           *string   `json:"Marker,omitempty"`
+	}{pageItems, next}, nil
 }
 
 // modifyEach applies fn to every cluster in ids, validating all first.

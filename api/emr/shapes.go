@@ -108,10 +108,11 @@ func clusterOut(c *hearth.Cluster) cluster {
 		InstanceCollectionType: "INSTANCE_GROUP",
 		LogUri:                 c.LogUri, ReleaseLabel: c.ReleaseLabel,
 		AutoTerminate: c.AutoTerminate, TerminationProtected: c.TerminationProtected, VisibleToAllUsers: true,
-		Applications: []application{}, Tags: tagsOut(c.Tags), Configurations: []any{},
+		Applications: []application{}, Tags: tagsOut(c.Tags),
 		NormalizedInstanceHours: c.NormalizedInstanceHours, MasterPublicDnsName: c.MasterPublicDnsName,
 		ScaleDownBehavior: "TERMINATE_AT_TASK_COMPLETION", ClusterArn: c.ClusterArn,
 		StepConcurrencyLevel: max(c.StepConcurrencyLevel, 1),
+		Configurations:       configurationsOut(c.Configurations),
 		Hearth:               &hearthMembers{SparkMasterURL: c.Spark.MasterURL, SparkUIURL: c.Spark.UIURL, Notes: c.Notes},
 	}
 	for _, a := range c.Applications {
@@ -295,23 +296,24 @@ func stepsIn(in []stepConfig) []hearth.StepConfig {
 }
 
 type instanceGroupConfig struct {
-	Name              string          `json:"Name"`
-	Market            string          `json:"Market"`
-	InstanceRole      string          `json:"InstanceRole"`
-	BidPrice          string          `json:"BidPrice"`
-	InstanceType      string          `json:"InstanceType"`
-	InstanceCount     int             `json:"InstanceCount"`
-	Configurations    json.RawMessage `json:"Configurations"`
-	EbsConfiguration  json.RawMessage `json:"EbsConfiguration"`
-	AutoScalingPolicy json.RawMessage `json:"AutoScalingPolicy"`
-	CustomAmiId       string          `json:"CustomAmiId"`
+	Name              string                 `json:"Name"`
+	Market            string                 `json:"Market"`
+	InstanceRole      string                 `json:"InstanceRole"`
+	BidPrice          string                 `json:"BidPrice"`
+	InstanceType      string                 `json:"InstanceType"`
+	InstanceCount     int                    `json:"InstanceCount"`
+	Configurations    []hearth.Configuration `json:"Configurations"`
+	EbsConfiguration  json.RawMessage        `json:"EbsConfiguration"`
+	AutoScalingPolicy json.RawMessage        `json:"AutoScalingPolicy"`
+	CustomAmiId       string                 `json:"CustomAmiId"`
 }
 
 func groupsIn(in []instanceGroupConfig) []hearth.InstanceGroupConfig {
 	var out []hearth.InstanceGroupConfig
 	for _, g := range in {
 		out = append(out, hearth.InstanceGroupConfig{Name: g.Name, InstanceGroupType: hearth.Role(g.InstanceRole),
-			InstanceType: g.InstanceType, InstanceCount: g.InstanceCount, Market: g.Market, BidPrice: g.BidPrice})
+			InstanceType: g.InstanceType, InstanceCount: g.InstanceCount, Market: g.Market, BidPrice: g.BidPrice,
+			Configurations: g.Configurations})
 	}
 	return out
 }
@@ -320,6 +322,14 @@ func tagsIn(in []tag) []hearth.Tag {
 	var out []hearth.Tag
 	for _, t := range in {
 		out = append(out, hearth.Tag{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func configurationsOut(cs []hearth.Configuration) []any {
+	out := []any{}
+	for _, c := range cs {
+		out = append(out, c)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 		apps          []string
 		steps         []string
 		idlePolicy    string
+		configs       []string
+		bootstraps    []string
 		protected     bool
 		noProtected   bool
 		wait          bool
@@ -62,6 +65,22 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 			}
 			spec.TerminationProtected = protected && !noProtected
 			if spec.Steps, err = parseSteps(steps); err != nil {
+				return err
+			}
+			for _, cfg := range configs {
+				v, err := argValue("configurations", cfg)
+				if err != nil {
+					return err
+				}
+				var cs []hearth.Configuration
+				dec := json.NewDecoder(strings.NewReader(v))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&cs); err != nil {
+					return hearth.Invalid("--configurations", abbreviate(v), "malformed JSON: "+err.Error()+`; expected [{"Classification":"spark-defaults","Properties":{...}}]`)
+				}
+				spec.Configurations = append(spec.Configurations, cs...)
+			}
+			if spec.BootstrapActions, err = parseBootstrapActions(bootstraps); err != nil {
 				return err
 			}
 			if idlePolicy != "" {
@@ -106,6 +125,8 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 	f.StringVar(&spec.LogUri, "log-uri", "", "copy step logs to <log-uri>/<cluster-id>/steps/<step-id>/ (file:///dir or /dir)")
 	f.IntVar(&spec.StepConcurrencyLevel, "step-concurrency-level", 1, "steps that may run at once (1-256)")
 	f.StringVar(&idlePolicy, "auto-termination-policy", "", "IdleTimeout=<seconds>: terminate after that long with nothing to do")
+	f.StringArrayVar(&configs, "configurations", nil, `configuration classifications as JSON or file://path: [{"Classification":"spark-defaults","Properties":{"spark.x":"y"}}]`)
+	f.StringArrayVar(&bootstraps, "bootstrap-actions", nil, "scripts every node runs before Spark starts: Path=/abs/script.sh,Name=Install,Args=[a,b] ...")
 	f.BoolVar(&wait, "wait", false, "wait until the cluster is ready (WAITING), showing progress")
 	return cmd
 }
@@ -176,6 +197,33 @@ func parseOne[T any](flag, arg string, out *T) error {
 	}
 	*out = items[0]
 	return nil
+}
+
+// bootstrapArg is one --bootstrap-actions item as the aws CLI takes it.
+type bootstrapArg struct {
+	Path string   `json:"Path"`
+	Name string   `json:"Name"`
+	Args []string `json:"Args"`
+}
+
+func parseBootstrapActions(args []string) ([]hearth.BootstrapAction, error) {
+	items, err := parseList[bootstrapArg]("bootstrap-actions", args)
+	if err != nil {
+		return nil, err
+	}
+	var out []hearth.BootstrapAction
+	for _, it := range items {
+		path := it.Path
+		if path != "" && !strings.Contains(path, "://") && !filepath.IsAbs(path) {
+			path = absolutePaths([]string{path})[0]
+		}
+		name := it.Name
+		if name == "" {
+			name = "Bootstrap action"
+		}
+		out = append(out, hearth.BootstrapAction{Name: name, ScriptBootstrapAction: hearth.ScriptAction{Path: path, Args: it.Args}})
+	}
+	return out, nil
 }
 
 func parseInstanceGroups(args []string) ([]hearth.InstanceGroupConfig, error) {

@@ -198,15 +198,37 @@ func newCancelStepsCmd(g *globals) *cobra.Command {
 
 func newLogsCmd(g *globals) *cobra.Command {
 	var id, step, logType string
-	var follow bool
+	var follow, bootstrap bool
 	cmd := &cobra.Command{
 		Use:   "logs",
-		Short: "Print a step's log (stdout, stderr or controller); --follow streams it live",
+		Short: "Print a step's log (stdout, stderr or controller; --follow streams it live), or with --bootstrap every node's bootstrap action output",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			if bootstrap {
+				v, err := c.DescribeCluster(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				for _, n := range v.Nodes {
+					for _, r := range n.Observed.Bootstrap {
+						fmt.Fprintf(w, "==> %s (%s) bootstrap action %d %q %s: exit %d after %.1fs\n", n.Id, n.Role, r.Index, r.Name, r.Path, r.ExitCode, r.Seconds)
+						if r.Stdout != "" {
+							fmt.Fprintf(w, "--- stdout ---\n%s", ensureNewline(r.Stdout))
+						}
+						if r.Stderr != "" {
+							fmt.Fprintf(w, "--- stderr ---\n%s", ensureNewline(r.Stderr))
+						}
+					}
+				}
+				return nil
+			}
+			if step == "" {
+				return hearth.Invalid("step-id", "", "required (or --bootstrap)")
 			}
 			if follow {
 				return c.FollowStepLog(cmd.Context(), id, step, logType, cmd.OutOrStdout())
@@ -229,9 +251,16 @@ func newLogsCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&step, "step-id", "", "the step (s-...)")
 	cmd.Flags().StringVar(&logType, "log-type", "stdout", "stdout, stderr or controller")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing as the step writes, until it ends")
+	cmd.Flags().BoolVar(&bootstrap, "bootstrap", false, "print each node's bootstrap action results instead")
 	cmd.MarkFlagRequired("cluster-id")
-	cmd.MarkFlagRequired("step-id")
 	return cmd
+}
+
+func ensureNewline(s string) string {
+	if strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
 }
 
 func newModifyClusterAttributesCmd(g *globals) *cobra.Command {
