@@ -1,0 +1,134 @@
+//go:build integration
+
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearthcluster/hearth"
+)
+
+// TestConfigBootstrapAndHistory: bootstrap actions run on every node and
+// can branch on instance.json; configurations reach a running
+// application's conf; maximizeResourceAllocation follows docs/sizing.md;
+// the History Server lists the finished application.
+func TestConfigBootstrapAndHistory(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "boot.sh")
+	os.WriteFile(script, []byte(`#!/bin/sh
+set -e
+if python3 -c "import json,os,sys; sys.exit(0 if json.load(open(os.environ['HEARTH_INSTANCE_JSON']))['isMaster'] else 1)"; then
+  role=master
+else
+  role=worker
+fi
+echo "$role $1" > "`+dir+`/marker-$(basename "$HEARTH_NODE_DIR")"
+echo "bootstrapped as $role"
+`), 0o755)
+	app := filepath.Join(dir, "conf.py")
+	os.WriteFile(app, []byte(`from pyspark.sql import SparkSession
+s = SparkSession.builder.getOrCreate()
+c = s.sparkContext.getConf()
+print("TEST", c.get("spark.hearth.test"), c.get("spark.executor.memory"), c.get("spark.executor.cores"))
+print("COUNT", s.range(1000).count())
+`), 0o644)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "3",
+		"--bootstrap-actions", "Path="+script+",Name=Marker,Args=[hello]",
+		"--configurations", `[{"Classification":"spark","Properties":{"maximizeResourceAllocation":"true"}},
+			{"Classification":"spark-defaults","Properties":{"spark.hearth.test":"42"}}]`,
+		"--wait")).ClusterId
+
+	// Every node ran the action once and knew its role.
+	v := e.describe(id)
+	for _, n := range v.Nodes {
+		b, err := os.ReadFile(filepath.Join(dir, "marker-"+n.Id))
+		want := "worker hello\n"
+		if n.Role == hearth.RoleMaster {
+			want = "master hello\n"
+		}
+		if err != nil || string(b) != want {
+			t.Errorf("node %s (%s) marker %q, %v; want %q", n.Id, n.Role, b, err, want)
+		}
+		if len(n.Observed.Bootstrap) != 1 || n.Observed.Bootstrap[0].ExitCode != 0 {
+			t.Errorf("node %s bootstrap results %+v", n.Id, n.Observed.Bootstrap)
+		}
+	}
+	if out := e.ok("logs", "--cluster-id", id, "--bootstrap"); strings.Count(out, "bootstrapped as") != 3 {
+		t.Errorf("logs --bootstrap shows %d outputs, want 3:\n%s", strings.Count(out, "bootstrapped as"), out)
+	}
+
+	// maximizeResourceAllocation on 2 local.small workers (docs/sizing.md).
+	for gid, conf := range v.SparkDefaults {
+		if conf["spark.executor.memory"] != "640m" || conf["spark.executor.instances"] != "2" || conf["spark.default.parallelism"] != "4" || conf["spark.hearth.test"] != "42" {
+			t.Errorf("group %s effective spark-defaults %v", gid, conf)
+		}
+	}
+
+	// The properties reach a running application.
+	step := decodeJSON[struct{ StepIds []string }](t, e.ok("add-steps", "--cluster-id", id, "--steps", "Type=SPARK,Name=conf,Args=["+app+"]")).StepIds[0]
+	if st := e.waitStepEnd(id, step); st.Status.State != hearth.StepCompleted {
+		t.Fatalf("conf step %s: %+v", st.Status.State, st.Status.FailureDetails)
+	}
+	out := e.ok("logs", "--cluster-id", id, "--step-id", step)
+	if !strings.Contains(out, "TEST 42 640m 1") || !strings.Contains(out, "COUNT 1000") {
+		t.Errorf("application saw: %q", out)
+	}
+
+	// The History Server lists it.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var apps []struct {
+			Name     string `json:"name"`
+			Attempts []struct {
+				Completed bool `json:"completed"`
+			} `json:"attempts"`
+		}
+		resp, err := http.Get(e.describe(id).Cluster.Spark.HistoryURL + "api/v1/applications")
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&apps)
+			resp.Body.Close()
+		}
+		if len(apps) == 1 && apps[0].Name == "conf.py" && apps[0].Attempts[0].Completed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history server lists %+v (err %v), want the completed conf.py", apps, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// TestBootstrapFailure: a failing action ends the cluster with
+// BOOTSTRAP_FAILURE and a message naming the node, the action and its stderr.
+func TestBootstrapFailure(t *testing.T) {
+	e := newEnv(t)
+	script := filepath.Join(t.TempDir(), "fail.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho 'cannot install nltk' >&2\nexit 7\n"), 0o755)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "2",
+		"--bootstrap-actions", "Path="+script+",Name=Install")).ClusterId
+	r := e.hearth("wait", "cluster-running", "--cluster-id", id, "--timeout", "2m")
+	if r.code == 0 {
+		t.Fatal("cluster-running succeeded for a cluster whose bootstrap fails")
+	}
+	// The EMR waiter fails on TERMINATED_WITH_ERRORS, and says why.
+	if r := e.hearth("wait", "cluster-terminated", "--cluster-id", id, "--timeout", "2m"); r.code == 0 || !strings.Contains(r.stderr, "BOOTSTRAP_FAILURE") {
+		t.Errorf("wait cluster-terminated: exit %d, %s", r.code, r.stderr)
+	}
+	c := e.describe(id).Cluster
+	reason := c.Status.StateChangeReason
+	if c.Status.State != hearth.ClusterTerminatedWithErrors || reason.Code != hearth.ReasonBootstrapFailure {
+		t.Fatalf("%s %s, want TERMINATED_WITH_ERRORS BOOTSTRAP_FAILURE", c.Status.State, reason.Code)
+	}
+	for _, want := range []string{"bootstrap action 1", "Install", "return code 7", "cannot install nltk", "instance (i-"} {
+		if !strings.Contains(reason.Message, want) {
+			t.Errorf("reason %q lacks %q", reason.Message, want)
+		}
+	}
+}
