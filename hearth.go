@@ -133,6 +133,9 @@ type SparkAccess struct {
 	UIURL     string `json:"UIURL,omitempty"`     // master web UI
 	// HistoryURL is the Spark History Server's UI on the master node.
 	HistoryURL string `json:"HistoryURL,omitempty"`
+	// ConnectURL is the Spark Connect endpoint (sc://host:port), when the
+	// cluster has the SparkConnect application.
+	ConnectURL string `json:"ConnectURL,omitempty"`
 }
 
 // Group returns the instance group with the given id, or nil.
@@ -272,6 +275,7 @@ type NodePorts struct {
 	WorkerPort   int `json:"WorkerPort,omitempty"`
 	WorkerWebUI  int `json:"WorkerWebUIPort,omitempty"`
 	HistoryWebUI int `json:"HistoryWebUIPort,omitempty"`
+	ConnectPort  int `json:"ConnectPort,omitempty"`
 }
 
 // Observed is what a node's agent last reported.

@@ -27,6 +27,9 @@ type Plan struct {
 	Instance InstanceInfo `json:"Instance"`
 	// History runs the Spark History Server (master node).
 	History *DaemonPlan `json:"History,omitempty"`
+	// Connect runs the Spark Connect server (master node, SparkConnect
+	// application).
+	Connect *DaemonPlan `json:"Connect,omitempty"`
 	// MasterURL is the cluster's Spark master, which steps submit to.
 	MasterURL string `json:"MasterURL,omitempty"`
 	// Steps are the steps this node must run (or stop): those RUNNING or

@@ -264,7 +264,7 @@ func (a *Agent) observe() hearth.Observed {
 	o := hearth.Observed{AgentPID: os.Getpid(), PlanVersion: a.plan.Version, Error: a.err,
 		Converged: a.plan.Version > 0 && a.boot.done && a.boot.failed == "",
 		Bootstrap: a.boot.results, BootstrapFailed: a.boot.failed}
-	for _, name := range []string{"master", "worker", "history"} {
+	for _, name := range []string{"master", "worker", "history", "connect"} {
 		d := a.daemons[name]
 		if d == nil {
 			continue
@@ -322,6 +322,9 @@ func (a *Agent) converge(p hearth.Plan) {
 	if w := p.Worker; w != nil {
 		want["worker"] = dist.WorkerCommand(w.MasterURL, p.Host, w.Port, w.WebUIPort, w.Cores, w.MemoryMB, a.dirs)
 	}
+	if cn := p.Connect; cn != nil {
+		want["connect"] = dist.ConnectCommand(cn.MasterURL, p.Host, cn.Port, a.dirs)
+	}
 	if h := p.History; h != nil {
 		want["history"] = dist.HistoryCommand(p.Host, h.WebUIPort, p.Conf.SparkDefaults["spark.eventLog.dir"], h.ProxyBase, a.dirs)
 	}
@@ -336,14 +339,17 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 	}
 	a.convergeSteps(p, dist)
-	for _, name := range []string{"master", "worker", "history"} { // master first: workers join it
+	for _, name := range []string{"master", "worker", "history", "connect"} { // master first: workers join it
 		cmd, ok := want[name]
 		if !ok || a.daemons[name] != nil {
 			continue
 		}
 		d := newDaemon(name, cmd, a.cfg.Dir, a.cfg.NodeID, a.log)
-		if name == "worker" {
+		switch name {
+		case "worker":
 			d.waitFor = strings.TrimPrefix(p.Worker.MasterURL, "spark://")
+		case "connect":
+			d.waitFor = strings.TrimPrefix(p.Connect.MasterURL, "spark://")
 		}
 		a.daemons[name] = d
 		go d.supervise()

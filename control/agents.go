@@ -114,6 +114,9 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		if n.Ports.HistoryWebUI > 0 {
 			p.History = &hearth.DaemonPlan{WebUIPort: n.Ports.HistoryWebUI, ProxyBase: HistoryPath(c.Id)}
 		}
+		if n.Ports.ConnectPort > 0 {
+			p.Connect = &hearth.DaemonPlan{Port: n.Ports.ConnectPort, MasterURL: c.Spark.MasterURL}
+		}
 		p.MasterURL = c.Spark.MasterURL
 		if !n.Stop {
 			if p.Steps, err = s.stepRuns(ctx, c.Id); err != nil {

@@ -294,6 +294,9 @@ func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, 
 			if n.Ports.HistoryWebUI > 0 {
 				c.Spark.HistoryURL = fmt.Sprintf("http://%s:%d/", n.Host, n.Ports.HistoryWebUI)
 			}
+			if n.Ports.ConnectPort > 0 {
+				c.Spark.ConnectURL = fmt.Sprintf("sc://%s:%d", n.Host, n.Ports.ConnectPort)
+			}
 			return nil
 		}); err != nil {
 			return nil, err

@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,5 +132,38 @@ func TestBootstrapFailure(t *testing.T) {
 		if !strings.Contains(reason.Message, want) {
 			t.Errorf("reason %q lacks %q", reason.Message, want)
 		}
+	}
+}
+
+// TestSparkConnect: the SparkConnect application runs a Spark Connect
+// server on the master; a thin client (pyspark --remote) runs a query on
+// the cluster through it.
+func TestSparkConnect(t *testing.T) {
+	e := newEnv(t)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "2",
+		"--applications", "Name=Spark", "Name=SparkConnect", "--wait")).ClusterId
+	url := e.describe(id).Cluster.Spark.ConnectURL
+	if !strings.HasPrefix(url, "sc://127.0.0.1:") {
+		t.Fatalf("ConnectURL %q", url)
+	}
+	client := filepath.Join(t.TempDir(), "client.py")
+	os.WriteFile(client, []byte(`import os, sys, time
+from pyspark.sql import SparkSession
+for attempt in range(60):  # the server is a Spark application: it may still be starting
+    try:
+        spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()
+        print("CONNECT", spark.range(100).selectExpr("sum(id) AS s").collect()[0]["s"], flush=True)
+        spark.stop()
+        os._exit(0)
+    except Exception as e:
+        print("retry:", type(e).__name__, flush=True)
+        time.sleep(2)
+os._exit(1)
+`), 0o644)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "python3", client, url).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "CONNECT 4950") {
+		t.Fatalf("spark connect client: %v\n%s", err, out)
 	}
 }

@@ -20,3 +20,10 @@ if ! "$PYTHON" -c 'import boto3, awscli' 2>/dev/null; then
   echo "installing boto3 and the aws CLI v1 from PyPI ..." >&2
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore boto3 awscli
 fi
+
+# The Spark Connect client (pyspark --remote) for the SparkConnect test.
+if ! "$PYTHON" -c 'import grpc, grpc_status, pandas, pyarrow, google.protobuf' 2>/dev/null; then
+  echo "installing the Spark Connect client (pyspark[connect]) ..." >&2
+  version=$("$PYTHON" -c 'import pyspark; print(pyspark.__version__)')
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore "pyspark[connect]==$version"
+fi

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Command is a process to run: its argv and the environment it adds to the
@@ -81,4 +82,41 @@ func (d Distribution) HistoryCommand(host string, webUIPort int, logDir, proxyBa
 		Args: []string{filepath.Join(d.Home, "bin", "spark-class"), "org.apache.spark.deploy.history.HistoryServer"},
 		Env:  append(d.Env(host, dirs), "SPARK_HISTORY_OPTS="+opts),
 	}
+}
+
+// ConnectCommand runs the Spark Connect server against the cluster's master
+// at masterURL, listening on host:port. It is itself a Spark application, so
+// it releases idle executors (dynamic allocation with shuffle tracking)
+// rather than holding the cluster's cores.
+func (d Distribution) ConnectCommand(masterURL, host string, port int, dirs NodeDirs) Command {
+	args := []string{d.SubmitPath(),
+		"--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+		"--name", "Spark Connect server",
+		"--master", masterURL,
+		"--conf", "spark.connect.grpc.binding.address=" + host,
+		"--conf", fmt.Sprintf("spark.connect.grpc.binding.port=%d", port),
+		"--conf", "spark.dynamicAllocation.enabled=true",
+		"--conf", "spark.dynamicAllocation.shuffleTracking.enabled=true",
+		"--conf", "spark.dynamicAllocation.minExecutors=0",
+		"--conf", "spark.dynamicAllocation.executorIdleTimeout=30s",
+		"--conf", "spark.executor.instances=0",
+	}
+	if !d.hasJar("spark-connect_") { // Spark 3.x ships Connect as a package
+		args = append(args, "--packages", fmt.Sprintf("org.apache.spark:spark-connect_%s:%s", scalaBinary(d.Version), d.Version))
+	}
+	args = append(args, "spark-internal")
+	return Command{Args: args, Env: d.Env(host, dirs)}
+}
+
+func (d Distribution) hasJar(prefix string) bool {
+	m, _ := filepath.Glob(filepath.Join(d.Home, "jars", prefix+"*.jar"))
+	return len(m) > 0
+}
+
+// scalaBinary is the Scala version Spark v is built with by default.
+func scalaBinary(v string) string {
+	if strings.HasPrefix(v, "3.") || strings.HasPrefix(v, "2.") {
+		return "2.12"
+	}
+	return "2.13"
 }

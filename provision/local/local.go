@@ -59,12 +59,15 @@ func (p *Provisioner) NodeDir(clusterID, nodeID string) string {
 // the OS reports free now.
 func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.Node) error {
 	n.Host = "127.0.0.1"
-	ports, err := freePorts(5)
+	ports, err := freePorts(6)
 	if err != nil {
 		return fmt.Errorf("place %s: %w", n.Id, err)
 	}
 	if n.Role == hearth.RoleMaster {
 		n.Ports.MasterPort, n.Ports.MasterWebUI, n.Ports.HistoryWebUI = ports[0], ports[1], ports[4]
+		if c.HasApplication("SparkConnect") {
+			n.Ports.ConnectPort = ports[5]
+		}
 	}
 	if n.RunsWorker {
 		n.Ports.WorkerPort, n.Ports.WorkerWebUI = ports[2], ports[3]
