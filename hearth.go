@@ -136,6 +136,10 @@ type SparkAccess struct {
 	// ConnectURL is the Spark Connect endpoint (sc://host:port), when the
 	// cluster has the SparkConnect application.
 	ConnectURL string `json:"ConnectURL,omitempty"`
+	// JupyterURL is JupyterLab's address and JupyterToken its token, when
+	// the cluster has the JupyterLab application.
+	JupyterURL   string `json:"JupyterURL,omitempty"`
+	JupyterToken string `json:"JupyterToken,omitempty"`
 }
 
 // Group returns the instance group with the given id, or nil.
@@ -276,6 +280,7 @@ type NodePorts struct {
 	WorkerWebUI  int `json:"WorkerWebUIPort,omitempty"`
 	HistoryWebUI int `json:"HistoryWebUIPort,omitempty"`
 	ConnectPort  int `json:"ConnectPort,omitempty"`
+	JupyterPort  int `json:"JupyterPort,omitempty"`
 }
 
 // Observed is what a node's agent last reported.
@@ -299,6 +304,7 @@ type DaemonStatus struct {
 	Name     string `json:"Name"` // master | worker
 	PID      int    `json:"Pid,omitempty"`
 	Running  bool   `json:"Running"`
+	Ready    bool   `json:"Ready"` // serving on its port
 	Restarts int    `json:"Restarts"`
 	LastExit string `json:"LastExit,omitempty"`
 	Log      string `json:"Log,omitempty"`

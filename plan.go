@@ -30,6 +30,8 @@ type Plan struct {
 	// Connect runs the Spark Connect server (master node, SparkConnect
 	// application).
 	Connect *DaemonPlan `json:"Connect,omitempty"`
+	// Jupyter runs JupyterLab (master node, JupyterLab application).
+	Jupyter *DaemonPlan `json:"Jupyter,omitempty"`
 	// MasterURL is the cluster's Spark master, which steps submit to.
 	MasterURL string `json:"MasterURL,omitempty"`
 	// Steps are the steps this node must run (or stop): those RUNNING or
@@ -69,6 +71,8 @@ type DaemonPlan struct {
 	MemoryMB  int    `json:"MemoryMB,omitempty"`
 	// ProxyBase is the path the daemon's UI is served under by the gateway.
 	ProxyBase string `json:"ProxyBase,omitempty"`
+	// Token is the daemon's access token (JupyterLab).
+	Token string `json:"Token,omitempty"`
 }
 
 // InstanceInfo is what a node's instance.json says, in the spirit of EMR's

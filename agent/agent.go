@@ -52,8 +52,9 @@ type Agent struct {
 	wakeCh chan struct{}
 	// again asks the main loop to converge on the current plan once more
 	// (bootstrap actions finished).
-	again chan struct{}
-	boot  bootstrapState
+	again   chan struct{}
+	boot    bootstrapState
+	jupyter jupyterState
 }
 
 // ErrRejected means the control plane does not accept this node's
@@ -120,6 +121,11 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	tick := time.NewTicker(a.cfg.Heartbeat)
 	defer tick.Stop()
+	// Until the node has converged, look often, so readiness is reported
+	// as soon as the daemons serve rather than at the next heartbeat.
+	fast := time.NewTicker(250 * time.Millisecond)
+	defer fast.Stop()
+	converged := false
 	for {
 		var masterChanged <-chan struct{}
 		if a.master != nil {
@@ -153,6 +159,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.report(ctx, false)
 		case <-tick.C:
 			a.report(ctx, false)
+		case <-fast.C:
+			if !converged && a.observe().Converged {
+				converged = true
+				a.report(ctx, false)
+			}
 		}
 	}
 }
@@ -264,17 +275,20 @@ func (a *Agent) observe() hearth.Observed {
 	o := hearth.Observed{AgentPID: os.Getpid(), PlanVersion: a.plan.Version, Error: a.err,
 		Converged: a.plan.Version > 0 && a.boot.done && a.boot.failed == "",
 		Bootstrap: a.boot.results, BootstrapFailed: a.boot.failed}
-	for _, name := range []string{"master", "worker", "history", "connect"} {
+	for _, name := range []string{"master", "worker", "history", "connect", "jupyter"} {
 		d := a.daemons[name]
 		if d == nil {
 			continue
 		}
 		st := d.status()
 		o.Daemons = append(o.Daemons, st)
-		o.Converged = o.Converged && st.Running
+		o.Converged = o.Converged && st.Ready
 		if d.crashLooping() {
 			o.Error = fmt.Sprintf("spark %s keeps exiting (%d restarts, last: %s); tail of %s:\n%s", name, st.Restarts, st.LastExit, st.Log, tail(st.Log, 2048))
 		}
+	}
+	if a.plan.Jupyter != nil && a.daemons["jupyter"] == nil {
+		o.Converged = false // JupyterLab still installing
 	}
 	if a.master != nil {
 		o.Master = a.master.last()
@@ -322,6 +336,15 @@ func (a *Agent) converge(p hearth.Plan) {
 	if w := p.Worker; w != nil {
 		want["worker"] = dist.WorkerCommand(w.MasterURL, p.Host, w.Port, w.WebUIPort, w.Cores, w.MemoryMB, a.dirs)
 	}
+	if jp := p.Jupyter; jp != nil {
+		if python, ok := a.jupyterReady(); ok {
+			notebooks := filepath.Join(a.cfg.Dir, "notebooks")
+			os.MkdirAll(notebooks, 0o755)
+			want["jupyter"] = jupyterCommand(python, dist, p.Host, jp.WebUIPort, jp.Token, jp.ProxyBase, jp.MasterURL, notebooks, a.dirs)
+		} else if a.jupyter.err != "" {
+			a.err = a.jupyter.err
+		}
+	}
 	if cn := p.Connect; cn != nil {
 		want["connect"] = dist.ConnectCommand(cn.MasterURL, p.Host, cn.Port, a.dirs)
 	}
@@ -339,17 +362,25 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 	}
 	a.convergeSteps(p, dist)
-	for _, name := range []string{"master", "worker", "history", "connect"} { // master first: workers join it
+	for _, name := range []string{"master", "worker", "history", "connect", "jupyter"} { // master first: workers join it
 		cmd, ok := want[name]
 		if !ok || a.daemons[name] != nil {
 			continue
 		}
 		d := newDaemon(name, cmd, a.cfg.Dir, a.cfg.NodeID, a.log)
 		switch name {
+		case "master":
+			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Master.WebUIPort)
 		case "worker":
 			d.waitFor = strings.TrimPrefix(p.Worker.MasterURL, "spark://")
+			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Worker.WebUIPort)
+		case "history":
+			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.History.WebUIPort)
 		case "connect":
 			d.waitFor = strings.TrimPrefix(p.Connect.MasterURL, "spark://")
+			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Connect.Port)
+		case "jupyter":
+			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Jupyter.WebUIPort)
 		}
 		a.daemons[name] = d
 		go d.supervise()

@@ -43,6 +43,9 @@ type daemon struct {
 	// the daemon starts: a worker started before its master is listening
 	// falls into Spark's registration retry backoff (seconds).
 	waitFor string
+	// readyAddr, when set, is the host:port the daemon serves on: it counts
+	// as ready only once that accepts connections.
+	readyAddr string
 
 	mu          sync.Mutex
 	pid         int
@@ -73,8 +76,16 @@ func (d *daemon) same(cmd spark.Command) bool {
 
 func (d *daemon) status() hearth.DaemonStatus {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return hearth.DaemonStatus{Name: d.name, PID: d.pid, Running: d.running, Restarts: d.restarts, LastExit: d.lastExit, Log: d.logPath}
+	st := hearth.DaemonStatus{Name: d.name, PID: d.pid, Running: d.running, Restarts: d.restarts, LastExit: d.lastExit, Log: d.logPath}
+	d.mu.Unlock()
+	st.Ready = st.Running
+	if st.Running && d.readyAddr != "" {
+		c, err := net.DialTimeout("tcp", d.readyAddr, 200*time.Millisecond)
+		if st.Ready = err == nil; st.Ready {
+			c.Close()
+		}
+	}
+	return st
 }
 
 func (d *daemon) crashLooping() bool {

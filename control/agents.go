@@ -117,6 +117,10 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		if n.Ports.ConnectPort > 0 {
 			p.Connect = &hearth.DaemonPlan{Port: n.Ports.ConnectPort, MasterURL: c.Spark.MasterURL}
 		}
+		if n.Ports.JupyterPort > 0 {
+			p.Jupyter = &hearth.DaemonPlan{WebUIPort: n.Ports.JupyterPort, MasterURL: c.Spark.MasterURL,
+				ProxyBase: JupyterPath(c.Id), Token: c.Spark.JupyterToken}
+		}
 		p.MasterURL = c.Spark.MasterURL
 		if !n.Stop {
 			if p.Steps, err = s.stepRuns(ctx, c.Id); err != nil {
@@ -188,6 +192,9 @@ func EffectiveSparkDefaults(c *hearth.Cluster) map[string]map[string]string {
 	}
 	return out
 }
+
+// JupyterPath is where the gateway serves a cluster's JupyterLab.
+func JupyterPath(clusterID string) string { return "/clusters/" + clusterID + "/jupyter/" }
 
 // HistoryPath is where the gateway serves a cluster's History Server.
 func HistoryPath(clusterID string) string { return "/clusters/" + clusterID + "/hs" }

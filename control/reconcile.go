@@ -297,6 +297,10 @@ func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, 
 			if n.Ports.ConnectPort > 0 {
 				c.Spark.ConnectURL = fmt.Sprintf("sc://%s:%d", n.Host, n.Ports.ConnectPort)
 			}
+			if n.Ports.JupyterPort > 0 {
+				c.Spark.JupyterURL = fmt.Sprintf("http://%s:%d%s", n.Host, n.Ports.JupyterPort, JupyterPath(c.Id))
+				c.Spark.JupyterToken = hearth.NewSecret("")
+			}
 			return nil
 		}); err != nil {
 			return nil, err

@@ -167,3 +167,39 @@ os._exit(1)
 		t.Fatalf("spark connect client: %v\n%s", err, out)
 	}
 }
+
+// TestJupyter: the JupyterLab application installs JupyterLab from PyPI on
+// the master, answers on its port behind its token, and a notebook kernel's
+// PySpark session runs on the cluster.
+func TestJupyter(t *testing.T) {
+	e := newEnv(t)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "2",
+		"--applications", "Name=JupyterLab", "--wait")).ClusterId
+	v := e.describe(id)
+	s := v.Cluster.Spark
+	if s.JupyterURL == "" || s.JupyterToken == "" {
+		t.Fatalf("no JupyterLab in %+v", s)
+	}
+	// Without the token JupyterLab refuses the API.
+	resp, err := http.Get(s.JupyterURL + "api/kernels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("JupyterLab without a token answered %s", resp.Status)
+	}
+	var master string
+	for _, n := range v.Nodes {
+		if n.Role == hearth.RoleMaster {
+			master = n.Id
+		}
+	}
+	python := filepath.Join(e.home, "clusters", id, "nodes", master, "jupyter-venv", "bin", "python")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, filepath.Join("testdata", "jupyter", "kernel.py"), s.JupyterURL, s.JupyterToken).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "JUPYTER "+v.Cluster.Spark.MasterURL+" 4950") {
+		t.Fatalf("kernel: %v\n%s", err, tailString(string(out), 3000))
+	}
+}

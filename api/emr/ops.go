@@ -3,6 +3,7 @@ package emr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -264,9 +265,15 @@ func (h *Handler) describeStep(ctx context.Context, body []byte) (any, error) {
 	if err := required("stepId", in.StepId); err != nil {
 		return nil, err
 	}
-	s, err := h.cp.DescribeStep(ctx, in.ClusterId, in.StepId)
-	if err != nil {
+	if _, err := h.cp.DescribeCluster(ctx, in.ClusterId); err != nil {
 		return nil, notValid(in.ClusterId, err)
+	}
+	s, err := h.cp.DescribeStep(ctx, in.ClusterId, in.StepId)
+	if errors.Is(err, hearth.ErrNotFound) {
+		return nil, &apiError{400, "InvalidRequestException", fmt.Sprintf("Step id '%s' is not valid.", in.StepId)}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"Step": stepOut(s)}, nil
 }

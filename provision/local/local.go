@@ -59,7 +59,7 @@ func (p *Provisioner) NodeDir(clusterID, nodeID string) string {
 // the OS reports free now.
 func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.Node) error {
 	n.Host = "127.0.0.1"
-	ports, err := freePorts(6)
+	ports, err := freePorts(7)
 	if err != nil {
 		return fmt.Errorf("place %s: %w", n.Id, err)
 	}
@@ -67,6 +67,9 @@ func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.No
 		n.Ports.MasterPort, n.Ports.MasterWebUI, n.Ports.HistoryWebUI = ports[0], ports[1], ports[4]
 		if c.HasApplication("SparkConnect") {
 			n.Ports.ConnectPort = ports[5]
+		}
+		if c.HasApplication("JupyterLab") {
+			n.Ports.JupyterPort = ports[6]
 		}
 	}
 	if n.RunsWorker {
