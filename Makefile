@@ -31,7 +31,7 @@ test-unit:
 
 # Real Spark JVMs, real SQLite, the real binary.
 test-integration:
-	$(GO) test -count=1 -tags integration -timeout 20m ./e2e/
+	$(GO) test -count=1 -tags integration -timeout 40m ./e2e/
 
 test: deps test-deps vet test-unit test-integration
 
