@@ -9,9 +9,11 @@ all: build
 deps:
 	@scripts/deps.sh
 
-# The aws CLI v2 (Debian) and v1 (PyPI) and boto3, for the EMR API tests.
+# The aws CLI v2 (Debian) and v1 (PyPI) and boto3, for the EMR API tests;
+# Debian's Chromium and playwright-core, for the console's browser test.
 test-deps: deps
 	@scripts/test-deps.sh
+	@scripts/browser-deps.sh
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/hearth

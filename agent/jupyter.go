@@ -50,6 +50,7 @@ func jupyterCommand(python string, dist spark.Distribution, host string, port in
 			"--ServerApp.ip=" + host, fmt.Sprintf("--ServerApp.port=%d", port), "--ServerApp.port_retries=0",
 			"--ServerApp.base_url=" + baseURL,
 			"--ServerApp.root_dir=" + notebooks,
+			"--ServerApp.allow_origin=*", // reached through the gateway, whose origin differs; the token still guards it
 		},
 		Env: append(dist.Env(host, dirs),
 			"PYTHONPATH="+strings.Join(pythonPath, ":"),

@@ -102,16 +102,8 @@ func (s *Server) wrap(rt Route) http.Handler {
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		switch rt.Auth {
 		case AuthAdmin:
-			if sigv4.IsSigned(r) {
-				if err := s.verifySigned(r); err != nil {
-					writeError(w, fmt.Errorf("%w: %v", hearth.ErrUnauthorized, err))
-					return
-				}
-				break
-			}
-			sum := sha256.Sum256([]byte(token))
-			if token == "" || subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) != 1 {
-				writeError(w, fmt.Errorf("%w: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized))
+			if err := s.Authenticate(r); err != nil {
+				writeError(w, err)
 				return
 			}
 		case AuthNode:
@@ -132,6 +124,31 @@ func (s *Server) wrap(rt Route) http.Handler {
 			writeError(w, err)
 		}
 	})
+}
+
+// Authenticate checks r's credential as an AuthAdmin route does: the admin
+// token as a bearer token, or a SigV4 signature made with an access key
+// (the body stays readable). It returns an error wrapping
+// hearth.ErrUnauthorized. The web console's UI gateway shares it.
+func (s *Server) Authenticate(r *http.Request) error {
+	if sigv4.IsSigned(r) {
+		if err := s.verifySigned(r); err != nil {
+			return fmt.Errorf("%w: %v", hearth.ErrUnauthorized, err)
+		}
+		return nil
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !s.IsAdminToken(token) {
+		return fmt.Errorf("%w: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized)
+	}
+	return nil
+}
+
+// IsAdminToken reports, in constant time, whether token is the admin
+// credential. The web console's login shares it.
+func (s *Server) IsAdminToken(token string) bool {
+	sum := sha256.Sum256([]byte(token))
+	return token != "" && subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) == 1
 }
 
 // verifySigned checks a SigV4-signed native API call (an access key used

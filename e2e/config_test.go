@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -98,6 +99,9 @@ print("COUNT", s.range(1000).count())
 			resp.Body.Close()
 		}
 		if len(apps) == 1 && apps[0].Name == "conf.py" && apps[0].Attempts[0].Completed {
+			if body := e.gatewayGet("/clusters/" + id + "/hs/api/v1/applications"); !strings.Contains(body, `"conf.py"`) {
+				t.Errorf("History Server through the gateway: %q", body)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
@@ -202,4 +206,32 @@ func TestJupyter(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "JUPYTER "+v.Cluster.Spark.MasterURL+" 4950") {
 		t.Fatalf("kernel: %v\n%s", err, tailString(string(out), 3000))
 	}
+
+	// Through the gateway, with Hearth's credential only: the gateway adds
+	// Jupyter's token.
+	if body := e.gatewayGet("/clusters/" + id + "/jupyter/api/status"); !strings.Contains(body, `"started"`) {
+		t.Errorf("JupyterLab through the gateway: %q", body)
+	}
+}
+
+// gatewayGet fetches a gateway path with the admin token; it fails the
+// test unless the answer is 200.
+func (e *env) gatewayGet(path string) string {
+	e.t.Helper()
+	token, err := os.ReadFile(filepath.Join(e.home, "admin.token"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.endpoint+path, nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		e.t.Errorf("GET %s: %s: %s", path, resp.Status, tailString(string(b), 500))
+	}
+	return string(b)
 }

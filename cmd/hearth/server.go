@@ -18,6 +18,7 @@ import (
 	"github.com/hearthcluster/hearth/provision/local"
 	"github.com/hearthcluster/hearth/spark"
 	"github.com/hearthcluster/hearth/store/sqlite"
+	"github.com/hearthcluster/hearth/web"
 	"github.com/spf13/cobra"
 )
 
@@ -27,6 +28,8 @@ func newServerCmd(g *globals) *cobra.Command {
 		Use:   "server",
 		Short: "Run the control plane (API, agent endpoints, reconcilers)",
 		Long: `Run Hearth's control plane on --listen (default 127.0.0.1:8440).
+The web console is at its root (http://127.0.0.1:8440/): log in with the
+admin token or an access key.
 
 On first start it writes an admin credential to $HEARTH_HOME/admin.token
 (mode 0600); every native API call must present it, or be signed (SigV4)
@@ -93,7 +96,9 @@ func runServer(ctx context.Context, home, listen, sparkHome, archiveURL, region 
 		URL:          url,
 		Logger:       log,
 	})
-	srv := &http.Server{Handler: api.New(cp, token, region, log).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// One router: the API's routes, the console's and the UI gateway's.
+	console := web.New(web.Config{Control: cp, API: api.New(cp, token, region, log), Logger: log})
+	srv := &http.Server{Handler: console.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	runCtx, cancel := context.WithCancel(ctx)

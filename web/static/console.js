@@ -1,0 +1,124 @@
+// Hearth console: live regions, log following, form helpers. Plain
+// JavaScript, no build step; every page works without it, only less live.
+"use strict";
+
+(function () {
+  // Live regions: a page with data-refresh="N" re-fetches itself every N
+  // seconds and swaps in each element marked data-live="name", so forms
+  // elsewhere on the page keep what the user typed. It stops once the new
+  // page no longer asks for refreshing (the cluster or step has ended).
+  function live() {
+    const root = document.querySelector("[data-refresh]");
+    if (!root) return;
+    const every = Number(root.getAttribute("data-refresh")) * 1000 || 3000;
+    let timer = setTimeout(tick, every);
+    async function tick() {
+      if (document.hidden) { timer = setTimeout(tick, every); return; }
+      let doc;
+      try {
+        const resp = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+        if (resp.redirected && new URL(resp.url).pathname === "/login") { location.reload(); return; }
+        if (!resp.ok) { timer = setTimeout(tick, every); return; }
+        doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      } catch (e) {
+        timer = setTimeout(tick, every);
+        return;
+      }
+      for (const el of document.querySelectorAll("[data-live]")) {
+        const fresh = doc.querySelector('[data-live="' + el.getAttribute("data-live") + '"]');
+        if (fresh && fresh.innerHTML !== el.innerHTML) {
+          el.innerHTML = fresh.innerHTML;
+          bindConfirms(el);
+        }
+      }
+      if (doc.querySelector("[data-refresh]")) {
+        timer = setTimeout(tick, every);
+      } else if (root.hasAttribute("data-reload-when-final")) {
+        // The end state removes whole sections (the add-step form).
+        location.reload();
+      } else {
+        root.removeAttribute("data-refresh");
+      }
+    }
+  }
+
+  // Log following: <pre data-log="URL"> shows a step's log stream and keeps
+  // asking for the bytes after what it has (the server waits for new ones
+  // while the step runs), until the step has ended and the stream is read.
+  function follow(pre) {
+    const url = pre.getAttribute("data-log");
+    let offset = 0;
+    let failures = 0;
+    async function next() {
+      let body;
+      try {
+        const resp = await fetch(url + "?wait=1&offset=" + offset, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (resp.status === 401) { pre.dataset.status = "log in again to follow this log"; return; }
+        body = await resp.json();
+        if (!resp.ok) throw new Error(body.message || resp.statusText);
+      } catch (e) {
+        failures++;
+        pre.dataset.status = "cannot read the log: " + e.message;
+        setTimeout(next, Math.min(30000, 1000 * failures));
+        return;
+      }
+      failures = 0;
+      if (body.data) {
+        const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        pre.append(document.createTextNode(body.data));
+        if (atBottom) pre.scrollTop = pre.scrollHeight;
+      }
+      offset = body.next;
+      if (body.ended) {
+        pre.dataset.status = "complete";
+        pre.classList.add("ended");
+        if (!pre.textContent) pre.textContent = "(empty)";
+        return;
+      }
+      pre.dataset.status = "following (" + body.state + ")";
+      next();
+    }
+    next();
+  }
+
+  // Forms marked data-confirm ask before they submit.
+  function bindConfirms(root) {
+    for (const form of root.querySelectorAll("form[data-confirm]")) {
+      form.addEventListener("submit", (ev) => {
+        if (!confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
+      });
+    }
+  }
+
+  // The create-cluster form shows the equivalent CLI command and spec as
+  // the user edits it (the server computes both: one source of truth).
+  function preview() {
+    const form = document.querySelector("form[data-preview]");
+    if (!form) return;
+    const cmd = document.getElementById("cli-command");
+    const spec = document.getElementById("cli-spec");
+    const err = document.getElementById("cli-error");
+    let pending;
+    async function update() {
+      const params = new URLSearchParams(new FormData(form));
+      params.delete("csrf");
+      try {
+        const resp = await fetch(form.getAttribute("data-preview") + "?" + params, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        const body = await resp.json();
+        err.hidden = !body.error;
+        err.textContent = body.error || "";
+        if (body.command) cmd.textContent = body.command;
+        if (body.spec) spec.textContent = body.spec;
+      } catch (e) { /* the preview is a convenience */ }
+    }
+    form.addEventListener("input", () => { clearTimeout(pending); pending = setTimeout(update, 200); });
+    form.addEventListener("change", update);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    live();
+    bindConfirms(document);
+    preview();
+    document.querySelectorAll("pre[data-log]").forEach(follow);
+  });
+})();
