@@ -112,3 +112,48 @@ func summary(st *hearth.MasterStatus) string {
 	}
 	return fmt.Sprintf("%s/%d/%d", st.Status, st.AliveWorkers, st.ActiveApps)
 }
+
+// driversJSON is the part of the master's /json about drivers and where
+// they ran.
+type driversJSON struct {
+	Workers []struct {
+		ID           string `json:"id"`
+		WebUIAddress string `json:"webuiaddress"`
+	} `json:"workers"`
+	ActiveDrivers    []driverJSON `json:"activedrivers"`
+	CompletedDrivers []driverJSON `json:"completeddrivers"`
+}
+
+type driverJSON struct {
+	ID     string `json:"id"`
+	Worker string `json:"worker"`
+}
+
+func (j *driversJSON) driverWorker(id string) string {
+	for _, d := range append(j.ActiveDrivers, j.CompletedDrivers...) {
+		if d.ID == id {
+			return d.Worker
+		}
+	}
+	return ""
+}
+
+func (j *driversJSON) workerUI(id string) string {
+	for _, w := range j.Workers {
+		if w.ID == id {
+			return w.WebUIAddress
+		}
+	}
+	return ""
+}
+
+// drivers reads the master's drivers and workers now.
+func (m *masterWatch) drivers() (*driversJSON, error) {
+	resp, err := m.http.Get(m.url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var j driversJSON
+	return &j, json.NewDecoder(resp.Body).Decode(&j)
+}

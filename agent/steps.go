@@ -199,20 +199,23 @@ func (r *stepRunner) collectDriver() (driver, state string) {
 	r.a.mu.Lock()
 	watch := r.a.master
 	r.a.mu.Unlock()
-	w := driverWorker.FindSubmatch(b)
-	if w == nil || watch == nil {
+	if watch == nil {
 		return driver, state
 	}
-	var ui string
-	if st := watch.last(); st != nil {
-		for _, wk := range st.Workers {
-			if wk.Id == string(w[1]) {
-				ui = wk.WebUI
-			}
+	// The master knows on which worker every driver ran (the spark-submit
+	// log names it only if the driver was still running at its first poll).
+	workerID, ui := "", ""
+	if w := driverWorker.FindSubmatch(b); w != nil {
+		workerID = string(w[1])
+	}
+	if j, err := watch.drivers(); err == nil {
+		if wid := j.driverWorker(driver); wid != "" {
+			workerID = wid
 		}
+		ui = j.workerUI(workerID)
 	}
 	if ui == "" {
-		r.logf("Driver %s ran on %s, whose UI is unknown; its logs stay there", driver, w[1])
+		r.logf("Driver %s ran on worker %q, whose UI is unknown; its logs stay there", driver, workerID)
 		return driver, state
 	}
 	for _, stream := range []string{"stdout", "stderr"} {
@@ -226,11 +229,11 @@ func (r *stepRunner) collectDriver() (driver, state string) {
 			continue
 		}
 		if stream == "stderr" {
-			fmt.Fprintf(f, "==== driver %s stderr (on %s) ====\n", driver, w[1])
+			fmt.Fprintf(f, "==== driver %s stderr (on %s) ====\n", driver, workerID)
 		}
 		f.WriteString(text)
 		f.Close()
-		r.logf("Appended driver %s %s (%d bytes) from %s", driver, stream, len(text), w[1])
+		r.logf("Appended driver %s %s (%d bytes) from %s", driver, stream, len(text), workerID)
 	}
 	return driver, state
 }
