@@ -30,6 +30,8 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 		idlePolicy    string
 		configs       []string
 		bootstraps    []string
+		awsOnly       = map[string]*string{}
+		awsOnlyBools  = map[string]*bool{}
 		protected     bool
 		noProtected   bool
 		wait          bool
@@ -92,6 +94,16 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 				}
 				spec.IdleTimeout = p.IdleTimeout
 			}
+			for name := range awsOnly {
+				if cmd.Flags().Changed(name) {
+					fmt.Fprintf(os.Stderr, "hearth: note: --%s has no effect on Hearth's provisioners; ignored\n", name)
+				}
+			}
+			for name := range awsOnlyBools {
+				if cmd.Flags().Changed(name) {
+					fmt.Fprintf(os.Stderr, "hearth: note: --%s has no effect on Hearth's provisioners; ignored\n", name)
+				}
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -127,6 +139,18 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 	f.StringVar(&idlePolicy, "auto-termination-policy", "", "IdleTimeout=<seconds>: terminate after that long with nothing to do")
 	f.StringArrayVar(&configs, "configurations", nil, `configuration classifications as JSON or file://path: [{"Classification":"spark-defaults","Properties":{"spark.x":"y"}}]`)
 	f.StringArrayVar(&bootstraps, "bootstrap-actions", nil, "scripts every node runs before Spark starts: Path=/abs/script.sh,Name=Install,Args=[a,b] ...")
+	// Flags of aws emr create-cluster that only mean something on AWS: an
+	// exported command line runs unchanged, and says what it ignored.
+	for _, name := range []string{"ec2-attributes", "service-role", "scale-down-behavior", "region", "security-configuration", "ebs-root-volume-size", "custom-ami-id", "os-release-label"} {
+		awsOnly[name] = new(string)
+		f.StringVar(awsOnly[name], name, "", "accepted for aws CLI compatibility; no effect")
+		f.MarkHidden(name)
+	}
+	for _, name := range []string{"enable-debugging", "use-default-roles", "visible-to-all-users", "no-visible-to-all-users"} {
+		awsOnlyBools[name] = new(bool)
+		f.BoolVar(awsOnlyBools[name], name, false, "accepted for aws CLI compatibility; no effect")
+		f.MarkHidden(name)
+	}
 	f.BoolVar(&wait, "wait", false, "wait until the cluster is ready (WAITING), showing progress")
 	return cmd
 }
