@@ -282,7 +282,7 @@ func (a *Agent) observe() hearth.Observed {
 		}
 		st := d.status()
 		o.Daemons = append(o.Daemons, st)
-		o.Converged = o.Converged && st.Ready
+		o.Converged = o.Converged && (st.Ready || d.auxiliary)
 		if d.crashLooping() {
 			o.Error = fmt.Sprintf("spark %s keeps exiting (%d restarts, last: %s); tail of %s:\n%s", name, st.Restarts, st.LastExit, st.Log, tail(st.Log, 2048))
 		}
@@ -375,6 +375,10 @@ func (a *Agent) converge(p hearth.Plan) {
 			d.waitFor = strings.TrimPrefix(p.Worker.MasterURL, "spark://")
 			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Worker.WebUIPort)
 		case "history":
+			// Not needed for the cluster to be ready: let the master (and,
+			// on a shared host, the workers) have the CPU first.
+			d.waitFor = fmt.Sprintf("%s:%d", p.Host, p.Master.Port)
+			d.nice, d.auxiliary = true, true
 			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.History.WebUIPort)
 		case "connect":
 			d.waitFor = strings.TrimPrefix(p.Connect.MasterURL, "spark://")

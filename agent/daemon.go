@@ -46,6 +46,10 @@ type daemon struct {
 	// readyAddr, when set, is the host:port the daemon serves on: it counts
 	// as ready only once that accepts connections.
 	readyAddr string
+	// nice runs the daemon at a lower CPU priority (nice 10).
+	nice bool
+	// auxiliary daemons do not hold up the node's readiness.
+	auxiliary bool
 
 	mu          sync.Mutex
 	pid         int
@@ -155,7 +159,7 @@ func (d *daemon) awaitDependency() bool {
 		select {
 		case <-d.stopCh:
 			return false
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond):
 		}
 	}
 	return true
@@ -168,7 +172,13 @@ func (d *daemon) start() (exited chan error, pid int, err error) {
 		return nil, 0, err
 	}
 	defer out.Close()
-	cmd := exec.Command(d.cmd.Args[0], d.cmd.Args[1:]...)
+	args := d.cmd.Args
+	if d.nice {
+		if nice, err := exec.LookPath("nice"); err == nil {
+			args = append([]string{nice, "-n", "10"}, args...)
+		}
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(append(os.Environ(), d.cmd.Env...), "HEARTH_NODE_ID="+d.nodeID, "HEARTH_DAEMON="+d.name)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
