@@ -192,3 +192,20 @@ func page[T any](items []T, marker string) ([]T, *string, error) {
 	}
 	return items[start:end], next, nil
 }
+
+// pageOf is EMR's list answer: {key: one page of items, "Marker": where the
+// next page starts}, Marker omitted on the last page.
+func pageOf[T any](key string, items []T, marker string) (any, error) {
+	p, next, err := page(items, marker)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = []T{}
+	}
+	out := map[string]any{key: p}
+	if next != nil {
+		out["Marker"] = *next
+	}
+	return out, nil
+}

@@ -168,17 +168,7 @@ func (h *Handler) listClusters(ctx context.Context, body []byte) (any, error) {
 		}
 		out = append(out, clusterSummary{Id: c.Id, Name: c.Name, Status: statusOut(c.Status), NormalizedInstanceHours: c.NormalizedInstanceHours, ClusterArn: c.ClusterArn})
 	}
-	pageItems, next, err := page(out, in.Marker)
-	if err != nil {
-		return nil, err
-	}
-	if pageItems == nil {
-		pageItems = []clusterSummary{}
-	}
-	return struct {
-		Clusters []clusterSummary `json:"Clusters"`
-		Marker   *string          `json:"Marker,omitempty"`
-	}{pageItems, next}, nil
+	return pageOf("Clusters", out, in.Marker)
 }
 
 func (h *Handler) terminateJobFlows(ctx context.Context, body []byte) (any, error) {
@@ -241,14 +231,7 @@ func (h *Handler) listSteps(ctx context.Context, body []byte) (any, error) {
 	for _, s := range steps {
 		out = append(out, stepOut(s))
 	}
-	pageItems, next, err := page(out, in.Marker)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Steps  []step  `json:"Steps"`
-		Marker *string `json:"Marker,omitempty"`
-	}{pageItems, next}, nil
+	return pageOf("Steps", out, in.Marker)
 }
 
 func (h *Handler) describeStep(ctx context.Context, body []byte) (any, error) {
@@ -312,14 +295,7 @@ func (h *Handler) listInstanceGroups(ctx context.Context, body []byte) (any, err
 			Configurations: []any{}, EbsBlockDevices: []any{},
 		})
 	}
-	pageItems, next, err := page(out, in.Marker)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		InstanceGroups []instanceGroup `json:"InstanceGroups"`
-		Marker         *string         `json:"Marker,omitempty"`
-	}{pageItems, next}, nil
+	return pageOf("InstanceGroups", out, in.Marker)
 }
 
 func (h *Handler) listInstances(ctx context.Context, body []byte) (any, error) {
@@ -354,14 +330,7 @@ func (h *Handler) listInstances(ctx context.Context, body []byte) (any, error) {
 			out = append(out, i)
 		}
 	}
-	pageItems, next, err := page(out, in.Marker)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Instances []instance `json:"Instances"`
-		Marker    *string    `json:"Marker,omitempty"`
-	}{pageItems, next}, nil
+	return pageOf("Instances", out, in.Marker)
 }
 
 type bootstrapActionConfig struct {
@@ -394,14 +363,7 @@ func (h *Handler) listBootstrapActions(ctx context.Context, body []byte) (any, e
 		}
 		out = append(out, command{Name: b.Name, ScriptPath: b.ScriptBootstrapAction.Path, Args: args})
 	}
-	pageItems, next, err := page(out, in.Marker)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		BootstrapActions []command `json:"BootstrapActions"`
-		Marker           *string   `json:"Marker,omitempty"`
-	}{pageItems, next}, nil
+	return pageOf("BootstrapActions", out, in.Marker)
 }
 
 // modifyEach applies fn to every cluster in ids, validating all first.
