@@ -564,3 +564,33 @@ func TestFailuresShowTheirReason(t *testing.T) {
 		}
 	}
 }
+
+// TestBootstrapOutputShown: the cluster page shows each node's bootstrap
+// action results, a failed one with its stderr.
+func TestBootstrapOutputShown(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	if _, err := e.cp.Store().UpdateCluster(ctx, e.cluster.Id, func(c *hearth.Cluster) error {
+		c.BootstrapActions = []hearth.BootstrapAction{{Name: "Install NLTK", ScriptBootstrapAction: hearth.ScriptAction{Path: "/opt/nltk.sh"}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := e.cp.Store().Nodes(ctx, e.cluster.Id)
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("nodes: %v", err)
+	}
+	if _, err := e.cp.Store().UpdateNode(ctx, nodes[0].Id, func(n *hearth.Node) error {
+		n.Observed.Bootstrap = []hearth.BootstrapResult{{Index: 1, Name: "Install NLTK", Path: "/opt/nltk.sh", ExitCode: 3, Stdout: "downloading stopwords", Stderr: "pip: no network"}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.login()
+	_, page := e.do(c, "GET", "/clusters/"+e.cluster.Id, nil, nil)
+	for _, want := range []string{"Bootstrap actions", "Install NLTK", "exit 3", "downloading stopwords", "pip: no network"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("cluster page lacks %q", want)
+		}
+	}
+}
