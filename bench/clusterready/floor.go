@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/hearthcluster/hearth/provision/local"
 	"net"
 	"net/http"
 	"os"
@@ -121,7 +122,7 @@ func (f *floorBench) stopAll() error {
 // master is ALIVE with both workers registered; then stops them.
 func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error) {
 	r.Dir = dir
-	ports, err := benchutil.FreePorts(6)
+	ports, err := local.FreePorts(6)
 	if err != nil {
 		return r, err
 	}

@@ -20,11 +20,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -44,25 +41,18 @@ type config struct {
 
 // result is the JSON document the benchmark writes.
 type result struct {
-	Benchmark string    `json:"benchmark"`
-	Started   time.Time `json:"started"`
-	Host      struct {
-		CPUs      int     `json:"cpus"`
-		GOOS      string  `json:"goos"`
-		Load1     float64 `json:"load1_at_start"`
-		Java      string  `json:"java"`
-		SparkHome string  `json:"spark_home"`
-	} `json:"host"`
-	HearthBinary     string      `json:"hearth_binary"`
-	HearthBinaryTime time.Time   `json:"hearth_binary_mtime"`
-	FloorStrategy    string      `json:"floor_strategy"`
-	StrategyWhy      string      `json:"floor_strategy_reason"`
-	Warmup           int         `json:"warmup_runs_discarded"`
-	Floor            []floorRun  `json:"floor"`
-	Hearth           []hearthRun `json:"hearth"`
-	Summary          summary     `json:"summary"`
-	Warnings         []string    `json:"warnings,omitempty"`
-	Dir              string      `json:"dir,omitempty"`
+	Benchmark string            `json:"benchmark"`
+	Started   time.Time         `json:"started"`
+	Host      benchutil.Machine `json:"host"`
+	benchutil.Binary
+	FloorStrategy string      `json:"floor_strategy"`
+	StrategyWhy   string      `json:"floor_strategy_reason"`
+	Warmup        int         `json:"warmup_runs_discarded"`
+	Floor         []floorRun  `json:"floor"`
+	Hearth        []hearthRun `json:"hearth"`
+	Summary       summary     `json:"summary"`
+	Warnings      []string    `json:"warnings,omitempty"`
+	Dir           string      `json:"dir,omitempty"`
 }
 
 type stat struct {
@@ -114,30 +104,13 @@ func run(c config) (code int) {
 		res.Warnings = append(res.Warnings, s)
 		fmt.Fprintln(os.Stderr, "WARNING:", s)
 	}
-	bin, err := filepath.Abs(c.hearthBin)
-	if err == nil {
-		_, err = os.Stat(bin)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "clusterready: hearth binary: %v (build it: go build -o bin/hearth ./cmd/hearth)\n", err)
-		return 2
-	}
-	res.HearthBinary = bin
-	if fi, err := os.Stat(bin); err == nil {
-		res.HearthBinaryTime = fi.ModTime().UTC()
-		if newer := benchutil.NewerSource(fi.ModTime()); newer != "" {
-			warn("%s is older than %s: rebuild it (go build -o bin/hearth ./cmd/hearth)", c.hearthBin, newer)
-		}
-	}
-	if c.sparkHome, err = benchutil.SparkHome(c.sparkHome); err != nil {
+	var err error
+	if res.Binary, res.Host, err = benchutil.Prepare(c.hearthBin, c.sparkHome, warn); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterready:", err)
 		return 2
 	}
-	res.Host.CPUs, res.Host.GOOS, res.Host.SparkHome = runtime.NumCPU(), runtime.GOOS, c.sparkHome
-	res.Host.Load1 = benchutil.Load1()
-	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
-		res.Host.Java = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
-	}
+	bin := res.HearthBinary
+	c.sparkHome = res.Host.SparkHome
 
 	root, err := benchutil.TempRoot("hearth-bench-clusterready-")
 	if err != nil {

@@ -23,10 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/hearthcluster/hearth/bench/internal/benchutil"
@@ -49,21 +46,13 @@ type config struct {
 
 // result is the JSON document the benchmark writes.
 type result struct {
-	Benchmark string    `json:"benchmark"`
-	Started   time.Time `json:"started"`
-	Host      struct {
-		CPUs      int     `json:"cpus"`
-		GOOS      string  `json:"goos"`
-		Load1     float64 `json:"load1_at_start"`
-		Load1End  float64 `json:"load1_at_end"`
-		Java      string  `json:"java"`
-		SparkHome string  `json:"spark_home"`
-	} `json:"host"`
-	HearthBinary     string    `json:"hearth_binary"`
-	HearthBinaryTime time.Time `json:"hearth_binary_mtime"`
-	ClusterId        string    `json:"cluster_id"`
-	MasterURL        string    `json:"master_url"`
-	ClusterReadyS    float64   `json:"cluster_ready_s"` // create-cluster --wait, start to exit
+	Benchmark string            `json:"benchmark"`
+	Started   time.Time         `json:"started"`
+	Host      benchutil.Machine `json:"host"`
+	benchutil.Binary
+	ClusterId     string  `json:"cluster_id"`
+	MasterURL     string  `json:"master_url"`
+	ClusterReadyS float64 `json:"cluster_ready_s"` // create-cluster --wait, start to exit
 	// AddStepsVia says how steps were added: through the client package
 	// (one HTTP request from this process) or by running the hearth CLI.
 	AddStepsVia    string          `json:"add_steps_via"`
@@ -109,30 +98,13 @@ func run(c config) (code int) {
 		res.Warnings = append(res.Warnings, s)
 		fmt.Fprintln(os.Stderr, "WARNING:", s)
 	}
-	bin, err := filepath.Abs(c.hearthBin)
-	if err == nil {
-		_, err = os.Stat(bin)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "steps: hearth binary: %v (build it: go build -o bin/hearth ./cmd/hearth)\n", err)
-		return 2
-	}
-	res.HearthBinary = bin
-	if fi, err := os.Stat(bin); err == nil {
-		res.HearthBinaryTime = fi.ModTime().UTC()
-		if newer := benchutil.NewerSource(fi.ModTime()); newer != "" {
-			warn("%s is older than %s: rebuild it (go build -o bin/hearth ./cmd/hearth)", c.hearthBin, newer)
-		}
-	}
-	if c.sparkHome, err = benchutil.SparkHome(c.sparkHome); err != nil {
+	var err error
+	if res.Binary, res.Host, err = benchutil.Prepare(c.hearthBin, c.sparkHome, warn); err != nil {
 		fmt.Fprintln(os.Stderr, "steps:", err)
 		return 2
 	}
-	res.Host.CPUs, res.Host.GOOS, res.Host.SparkHome = runtime.NumCPU(), runtime.GOOS, c.sparkHome
-	res.Host.Load1 = benchutil.Load1()
-	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
-		res.Host.Java = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
-	}
+	bin := res.HearthBinary
+	c.sparkHome = res.Host.SparkHome
 	switch c.via {
 	case "client":
 		res.AddStepsVia = "client package (client.AddSteps: one POST /api/v1/clusters/{id}/steps from this process; step configs built as `hearth add-steps --steps Type=...` builds them)"

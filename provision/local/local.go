@@ -59,7 +59,7 @@ func (p *Provisioner) NodeDir(clusterID, nodeID string) string {
 // the OS reports free now.
 func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.Node) error {
 	n.Host = "127.0.0.1"
-	ports, err := freePorts(7)
+	ports, err := FreePorts(7)
 	if err != nil {
 		return fmt.Errorf("place %s: %w", n.Id, err)
 	}
@@ -78,7 +78,9 @@ func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.No
 	return nil
 }
 
-func freePorts(k int) ([]int, error) {
+// FreePorts returns k distinct loopback ports the OS reports free now
+// (another process may still take one before it is bound).
+func FreePorts(k int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {

@@ -11,7 +11,9 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -191,4 +193,50 @@ func SparkHome(dir string) (string, error) {
 		return "", fmt.Errorf("no -spark-home, no $SPARK_HOME and no pip-installed pyspark")
 	}
 	return out, nil
+}
+
+// Machine is what a result records of the host it ran on.
+type Machine struct {
+	CPUs      int     `json:"cpus"`
+	GOOS      string  `json:"goos"`
+	Load1     float64 `json:"load1_at_start"`
+	Load1End  float64 `json:"load1_at_end,omitempty"`
+	Java      string  `json:"java"`
+	SparkHome string  `json:"spark_home"`
+}
+
+// Binary is the hearth binary a benchmark drives.
+type Binary struct {
+	HearthBinary     string    `json:"hearth_binary"`
+	HearthBinaryTime time.Time `json:"hearth_binary_mtime"`
+}
+
+// Prepare checks the hearth binary (warning when a Go source is newer than
+// it) and the Spark distribution (sparkHome, or the pip-installed pyspark),
+// and describes the machine. Errors are for the user: what to build or set.
+func Prepare(hearthBin, sparkHome string, warn func(format string, a ...any)) (Binary, Machine, error) {
+	var b Binary
+	var m Machine
+	bin, err := filepath.Abs(hearthBin)
+	if err == nil {
+		_, err = os.Stat(bin)
+	}
+	if err != nil {
+		return b, m, fmt.Errorf("hearth binary: %v (build it: go build -o bin/hearth ./cmd/hearth)", err)
+	}
+	b.HearthBinary = bin
+	if fi, err := os.Stat(bin); err == nil {
+		b.HearthBinaryTime = fi.ModTime().UTC()
+		if newer := NewerSource(fi.ModTime()); newer != "" {
+			warn("%s is older than %s: rebuild it (go build -o bin/hearth ./cmd/hearth)", hearthBin, newer)
+		}
+	}
+	if m.SparkHome, err = SparkHome(sparkHome); err != nil {
+		return b, m, err
+	}
+	m.CPUs, m.GOOS, m.Load1 = runtime.NumCPU(), runtime.GOOS, Load1()
+	if out, err := exec.Command("java", "-version").CombinedOutput(); err == nil {
+		m.Java = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	return b, m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hearthcluster/hearth/provision/local"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,7 +44,7 @@ func (h *Hearth) Env() []string {
 // Start runs `hearth server` on a free loopback port and waits until it
 // answers an authenticated request.
 func (h *Hearth) Start(ctx context.Context) error {
-	ports, err := FreePorts(1)
+	ports, err := local.FreePorts(1)
 	if err != nil {
 		return err
 	}

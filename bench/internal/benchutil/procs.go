@@ -7,7 +7,6 @@ package benchutil
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -207,26 +206,6 @@ func Sweep(name, root string) bool {
 	}
 	fmt.Fprintf(os.Stderr, "%s: no process left behind (scanned /proc for %s)\n", name, root)
 	return true
-}
-
-// FreePorts returns k distinct loopback ports that were free a moment ago.
-func FreePorts(k int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range k {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // CleanEnv is this process's environment without the variables the
