@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Configuration is EMR's configuration classification: properties for one
@@ -44,10 +45,8 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 			return Invalid(f+".Classification", fmt.Sprintf("%q", c.Classification),
 				"not a classification Hearth can apply to Spark standalone; supported: "+strings.Join(SupportedClassifications(), ", "))
 		}
-		for k := range c.Properties {
-			if strings.TrimSpace(k) == "" || strings.ContainsAny(k, "\n\r") {
-				return Invalid(f+".Properties", fmt.Sprintf("%q", k), "property names must be non-empty single lines")
-			}
+		if err := validateProperties(f, c.Classification, c.Properties); err != nil {
+			return err
 		}
 		switch c.Classification {
 		case "spark":
@@ -67,6 +66,9 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 				if n.Classification != "export" {
 					return Invalid(fmt.Sprintf("%s.Configurations[%d].Classification", f, j), n.Classification, "spark-env nests only the export classification")
 				}
+				if err := validateProperties(fmt.Sprintf("%s.Configurations[%d]", f, j), "spark-env export", n.Properties); err != nil {
+					return err
+				}
 				for k := range n.Properties {
 					if !validEnvName(k) {
 						return Invalid(fmt.Sprintf("%s.Configurations[%d].Properties", f, j), k, "not a shell variable name")
@@ -80,6 +82,35 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 		}
 	}
 	return nil
+}
+
+// validateProperties refuses property names and values that could not be
+// written as one line of the file their classification becomes: a newline,
+// carriage return, NUL or other control character would end the property
+// early and smuggle in another (or a shell command, in spark-env.sh). Tabs
+// are allowed. Properties are checked in name order, so the error is
+// always about the same one.
+func validateProperties(field, classification string, props map[string]string) error {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.TrimSpace(k) == "" || hasControl(k) {
+			return Invalid(field+".Properties", fmt.Sprintf("%q", k), classification+" property names must be non-empty single lines without control characters")
+		}
+		if hasControl(props[k]) {
+			return Invalid(fmt.Sprintf("%s.Properties[%q]", field, k), fmt.Sprintf("%q", props[k]),
+				classification+" property values must be single lines without control characters (newline, carriage return, NUL); put a multi-line value in a file and name the file")
+		}
+	}
+	return nil
+}
+
+// hasControl reports whether s has a control character other than tab.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r != '\t' && unicode.IsControl(r) })
 }
 
 func validEnvName(s string) bool {

