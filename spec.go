@@ -3,6 +3,7 @@ package hearth
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -96,6 +97,9 @@ func NewCluster(spec ClusterSpec, sparkVersion string, now time.Time) (*Cluster,
 		return nil, nil, Invalid("step-concurrency-level", fmt.Sprint(level), fmt.Sprintf("must be between 1 and %d", MaxStepConcurrency))
 	}
 	if err := ValidateLogURI(spec.LogUri); err != nil {
+		return nil, nil, err
+	}
+	if err := CheckActiveSteps(0, len(spec.Steps)); err != nil {
 		return nil, nil, err
 	}
 	if spec.IdleTimeout != 0 && (spec.IdleTimeout < 60 || spec.IdleTimeout > 7*24*3600) {
@@ -256,6 +260,25 @@ func InstanceGroupsFromCount(instanceType string, count int) ([]InstanceGroupCon
 	return groups, nil
 }
 
+// AddTags adds tags to the cluster, replacing the value of a key it
+// already has (EMR's AddTags). The tags are checked as at creation, and the
+// cluster may end with at most MaxTags; on error nothing changes.
+func (c *Cluster) AddTags(tags []Tag) error {
+	if err := validateTags(tags); err != nil {
+		return err
+	}
+	merged := slices.Clone(c.Tags)
+	for _, t := range tags {
+		merged = slices.DeleteFunc(merged, func(o Tag) bool { return o.Key == t.Key })
+		merged = append(merged, t)
+	}
+	if len(merged) > MaxTags {
+		return Invalid("tags", fmt.Sprintf("%d tags after adding", len(merged)), fmt.Sprintf("a cluster has at most %d tags; remove some first", MaxTags))
+	}
+	c.Tags = merged
+	return nil
+}
+
 func validateTags(tags []Tag) error {
 	if len(tags) > MaxTags {
 		return Invalid("tags", fmt.Sprint(len(tags)), fmt.Sprintf("at most %d tags", MaxTags))
@@ -277,15 +300,25 @@ func validateTags(tags []Tag) error {
 }
 
 // ValidateLogURI accepts an empty URI, file:///absolute/dir, or an absolute
-// path.
+// path, without ".." components or control characters (NUL, newline): the
+// server writes step logs under it, so it must say plainly where.
 func ValidateLogURI(uri string) error {
+	if uri == "" {
+		return nil
+	}
+	if hasControl(uri) {
+		return Invalid("log-uri", strconv.Quote(uri), "must not contain control characters (NUL, newline, ...)")
+	}
 	switch {
-	case uri == "":
-		return nil
-	case strings.HasPrefix(uri, "file:///"), strings.HasPrefix(uri, "/"):
-		return nil
 	case strings.HasPrefix(uri, "s3://"), strings.HasPrefix(uri, "s3n://"), strings.HasPrefix(uri, "s3a://"):
 		return Invalid("log-uri", uri, "s3:// log locations are not supported yet; use file:///dir or an absolute path")
 	}
-	return Invalid("log-uri", uri, "must be file:///absolute/dir or an absolute path")
+	path, _ := strings.CutPrefix(uri, "file://")
+	if !strings.HasPrefix(path, "/") {
+		return Invalid("log-uri", uri, "must be file:///absolute/dir or an absolute path")
+	}
+	if slices.Contains(strings.Split(path, "/"), "..") {
+		return Invalid("log-uri", uri, "must not contain .. components; give the directory's own absolute path")
+	}
+	return nil
 }

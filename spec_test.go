@@ -2,6 +2,7 @@ package hearth_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -183,6 +184,11 @@ func TestNewClusterInvalid(t *testing.T) {
 		{"empty tag key", withTags(hearth.Tag{Key: "ok", Value: "1"}, hearth.Tag{Value: "v"}), "tags[1].Key", "must not be empty"},
 		{"aws: tag prefix", withTags(hearth.Tag{Key: "AWS:owner", Value: "v"}), "tags[0].Key", "aws:"},
 		{"too-long name", hearth.ClusterSpec{Name: strings.Repeat("é", hearth.MaxNameLength+1), InstanceGroups: []hearth.InstanceGroupConfig{master}}, "name", "257"},
+		{"too many steps", func() hearth.ClusterSpec {
+			s := withGroups(master)
+			s.Steps = make([]hearth.StepConfig, hearth.MaxActiveSteps+1)
+			return s
+		}(), "steps", "at most 256 PENDING or RUNNING steps"},
 		{"unsupported application", hearth.ClusterSpec{
 			InstanceGroups: []hearth.InstanceGroupConfig{master},
 			Applications:   []hearth.Application{{Name: "spark"}, {Name: "Hive"}},
@@ -263,6 +269,138 @@ func TestInstanceGroupsFromCount(t *testing.T) {
 			// The expansion must itself be a valid cluster.
 			if _, nodes, err := hearth.NewCluster(hearth.ClusterSpec{InstanceGroups: groups}, "3.5.1", now); err != nil || len(nodes) != tc.count {
 				t.Errorf("NewCluster from the groups = %d nodes, %v; want %d nodes", len(nodes), err, tc.count)
+			}
+		})
+	}
+}
+
+func TestValidateLogURI(t *testing.T) {
+	for _, tc := range []struct {
+		uri  string
+		want string // "" means valid
+	}{
+		{"", ""},
+		{"/var/log/hearth", ""},
+		{"file:///var/log/hearth", ""},
+		{"file:///", ""},
+		{"/var/log/..hidden/x", ""}, // a name that starts with dots is no parent
+		{"logs/here", "absolute"},
+		{"file://logs/here", "absolute"},
+		{"http://example.com/logs", "absolute"},
+		{"s3://bucket/logs", "not supported"},
+		{"/var/log/../../etc", ".. components"},
+		{"file:///var/log/..", ".. components"},
+		{"/var/log/x\x00y", "control characters"},
+		{"/var/log/x\ny", "control characters"},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			err := hearth.ValidateLogURI(tc.uri)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("ValidateLogURI(%q) = %v, want nil", tc.uri, err)
+				}
+				return
+			}
+			checkInvalid(t, err, "log-uri")
+			if err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			// NewCluster refuses it the same way, and builds nothing.
+			c, nodes, err := hearth.NewCluster(hearth.ClusterSpec{LogUri: tc.uri, InstanceGroups: []hearth.InstanceGroupConfig{group(hearth.RoleMaster, "local.small", 1)}}, "3.5.1", now)
+			if c != nil || nodes != nil {
+				t.Errorf("NewCluster built a cluster with log-uri %q", tc.uri)
+			}
+			checkInvalid(t, err, "log-uri")
+		})
+	}
+}
+
+func TestClusterAddTags(t *testing.T) {
+	newCluster := func(t *testing.T) *hearth.Cluster {
+		c, _, err := hearth.NewCluster(hearth.ClusterSpec{
+			InstanceGroups: []hearth.InstanceGroupConfig{group(hearth.RoleMaster, "local.small", 1)},
+			Tags:           []hearth.Tag{{Key: "team", Value: "data"}, {Key: "env", Value: "test"}},
+		}, "3.5.1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	t.Run("adds and replaces", func(t *testing.T) {
+		c := newCluster(t)
+		if err := c.AddTags([]hearth.Tag{{Key: "team", Value: "ml"}, {Key: "owner", Value: "me"}}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, tg := range c.Tags {
+			got[tg.Key] = tg.Value
+		}
+		if len(c.Tags) != 3 || got["team"] != "ml" || got["env"] != "test" || got["owner"] != "me" {
+			t.Errorf("tags = %v", c.Tags)
+		}
+	})
+	many := make([]hearth.Tag, hearth.MaxTags-1)
+	for i := range many {
+		many[i] = hearth.Tag{Key: fmt.Sprintf("k%d", i)}
+	}
+	for _, tc := range []struct {
+		name, field, want string
+		tags              []hearth.Tag
+	}{
+		{"empty key", "tags[1].Key", "must not be empty", []hearth.Tag{{Key: "ok"}, {Value: "v"}}},
+		{"aws: prefix", "tags[0].Key", "aws:", []hearth.Tag{{Key: "aws:owner", Value: "v"}}},
+		{"long key", "tags[0].Key", "at most 128", []hearth.Tag{{Key: strings.Repeat("k", hearth.MaxTagKeyLength+1)}}},
+		{"long value", "tags[0].Value", "at most 256", []hearth.Tag{{Key: "k", Value: strings.Repeat("v", hearth.MaxTagValueLength+1)}}},
+		{"more than 50 in all", "tags", "at most 50", many},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t)
+			checkInvalid(t, c.AddTags(tc.tags), tc.field)
+			if err := c.AddTags(tc.tags); err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			if len(c.Tags) != 2 {
+				t.Errorf("a refused AddTags changed the tags: %v", c.Tags)
+			}
+		})
+	}
+}
+
+func TestCheckActiveSteps(t *testing.T) {
+	if err := hearth.CheckActiveSteps(hearth.MaxActiveSteps-2, 2); err != nil {
+		t.Errorf("up to the limit: %v", err)
+	}
+	ve := checkInvalid(t, hearth.CheckActiveSteps(hearth.MaxActiveSteps-1, 2), "steps")
+	if ve != nil && !strings.Contains(ve.Value, "2 more with 255") {
+		t.Errorf("Value = %q, want the counts", ve.Value)
+	}
+}
+
+func TestParseLogOffset(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"", 0, false},
+		{"0", 0, false},
+		{"4096", 4096, false},
+		{"9007199254740991", hearth.MaxLogOffset, false},
+		{"9007199254740992", 0, true},
+		{"99999999999999999999", 0, true},
+		{"-1", 0, true},
+		{"12abc", 0, true},
+		{"0x10", 0, true},
+		{" 1", 0, true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := hearth.ParseLogOffset(tc.in)
+			if tc.bad {
+				checkInvalid(t, err, "offset")
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("ParseLogOffset(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 			}
 		})
 	}

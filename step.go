@@ -2,6 +2,7 @@ package hearth
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -114,8 +115,26 @@ type Step struct {
 const (
 	MaxStepConcurrency = 256
 	MaxStepNameLength  = 256
-	MaxPendingSteps    = 256
+	// MaxActiveSteps is EMR's limit on the steps of one cluster that are
+	// PENDING or RUNNING (CANCEL_PENDING counts: it has not stopped yet).
+	MaxActiveSteps = 256
 )
+
+// ActiveStepStates are the states that count against MaxActiveSteps:
+// every state but the ended ones.
+var ActiveStepStates = []StepState{StepPending, StepCancelPending, StepRunning}
+
+// CheckActiveSteps refuses adding steps to a cluster that has active of
+// them already PENDING or RUNNING when the sum would pass MaxActiveSteps.
+// Every way of adding steps (the CLI, the native and EMR APIs, the
+// console, the steps of a new cluster) goes through it.
+func CheckActiveSteps(active, adding int) error {
+	if active+adding <= MaxActiveSteps {
+		return nil
+	}
+	return Invalid("steps", fmt.Sprintf("%d more with %d PENDING or RUNNING", adding, active),
+		fmt.Sprintf("a cluster may have at most %d PENDING or RUNNING steps (EMR's limit); wait for some to finish, or cancel some", MaxActiveSteps))
+}
 
 // NewStep validates cfg (element index i of a request, for messages) and
 // returns a PENDING step for cluster c.
@@ -223,4 +242,23 @@ func SparkSubmitAppIndex(args []string) int {
 		return i
 	}
 	return -1
+}
+
+// MaxLogOffset is the largest byte offset into a step log a reader may ask
+// for: 2^53-1, the largest integer a JSON number keeps exactly in the
+// browsers that follow logs in the console.
+const MaxLogOffset = 1<<53 - 1
+
+// ParseLogOffset reads where a step log read starts (the "offset" query
+// parameter): empty means 0; anything but a decimal integer from 0 to
+// MaxLogOffset is a *ValidationError naming offset.
+func ParseLogOffset(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > MaxLogOffset {
+		return 0, Invalid("offset", strconv.Quote(v), fmt.Sprintf("must be a byte offset from 0 to %d: the Next of the previous read", int64(MaxLogOffset)))
+	}
+	return n, nil
 }
