@@ -136,10 +136,13 @@ type SparkAccess struct {
 	// ConnectURL is the Spark Connect endpoint (sc://host:port), when the
 	// cluster has the SparkConnect application.
 	ConnectURL string `json:"ConnectURL,omitempty"`
-	// JupyterURL is JupyterLab's address and JupyterToken its token, when
-	// the cluster has the JupyterLab application.
-	JupyterURL   string `json:"JupyterURL,omitempty"`
-	JupyterToken string `json:"JupyterToken,omitempty"`
+	// JupyterURL is JupyterLab's address, when the cluster has the
+	// JupyterLab application.
+	JupyterURL string `json:"JupyterURL,omitempty"`
+	// JupyterToken is JupyterLab's token. It is a credential: no API shows
+	// it (users reach JupyterLab through the gateway, which adds it); the
+	// store keeps it beside the cluster's JSON document.
+	JupyterToken string `json:"-"`
 }
 
 // Group returns the instance group with the given id, or nil.
@@ -268,8 +271,11 @@ type Node struct {
 // NodeTimeline records a node's life.
 type NodeTimeline struct {
 	CreationDateTime *time.Time `json:"CreationDateTime,omitempty"`
-	ReadyDateTime    *time.Time `json:"ReadyDateTime,omitempty"`
-	EndDateTime      *time.Time `json:"EndDateTime,omitempty"`
+	// LaunchDateTime is when its agent was started: the liveness clocks
+	// (registration, heartbeats, readiness) count from it.
+	LaunchDateTime *time.Time `json:"LaunchDateTime,omitempty"`
+	ReadyDateTime  *time.Time `json:"ReadyDateTime,omitempty"`
+	EndDateTime    *time.Time `json:"EndDateTime,omitempty"`
 }
 
 // NodePorts are the ports of a node's Spark daemons. Zero means "not used".

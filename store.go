@@ -4,7 +4,9 @@ import "context"
 
 // Store keeps clusters and nodes. Every method is one transaction: a caller
 // killed at any instant leaves the store either before or after the change.
-// Lookups of missing records return an error wrapping ErrNotFound.
+// Lookups of missing records return an error wrapping ErrNotFound. A store
+// keeps every member of a record, including those its JSON form leaves out
+// (Node.TokenHash, Node.Launch, Cluster.Spark.JupyterToken).
 type Store interface {
 	// CreateCluster stores a new cluster together with its nodes and its
 	// first steps, atomically.
@@ -30,8 +32,9 @@ type Store interface {
 	UpdateNode(ctx context.Context, id string, fn func(*Node) error) (*Node, error)
 
 	// AddSteps appends steps to a cluster's queue atomically: check runs on
-	// the cluster inside the transaction, and if it returns an error no step
-	// is stored. Steps get increasing Seq numbers in the order given.
+	// the cluster inside the transaction, then CheckActiveSteps on the
+	// cluster's PENDING and RUNNING steps, and if either returns an error no
+	// step is stored. Steps get increasing Seq numbers in the order given.
 	AddSteps(ctx context.Context, clusterID string, steps []*Step, check func(*Cluster) error) error
 	// Step returns one step of a cluster.
 	Step(ctx context.Context, clusterID, stepID string) (*Step, error)

@@ -76,7 +76,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 // CreateCluster implements hearth.Store.
 func (s *Store) CreateCluster(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node, steps []*hearth.Step) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		doc, err := json.Marshal(c)
+		doc, err := encodeCluster(c)
 		if err != nil {
 			return err
 		}
@@ -117,11 +117,39 @@ func getCluster(ctx context.Context, q querier, id string) (*hearth.Cluster, err
 	if err != nil {
 		return nil, fmt.Errorf("read cluster %s: %w", id, err)
 	}
-	var c hearth.Cluster
-	if err := json.Unmarshal(doc, &c); err != nil {
+	c, err := decodeCluster(doc)
+	if err != nil {
 		return nil, fmt.Errorf("decode cluster %s: %w", id, err)
 	}
-	return &c, nil
+	return c, nil
+}
+
+// clusterDoc is a cluster as stored: its JSON document and the members
+// that document leaves out because no API may show them.
+type clusterDoc struct {
+	*hearth.Cluster
+	JupyterToken string `json:"JupyterToken,omitempty"`
+}
+
+func encodeCluster(c *hearth.Cluster) ([]byte, error) {
+	return json.Marshal(clusterDoc{c, c.Spark.JupyterToken})
+}
+
+func decodeCluster(doc []byte) (*hearth.Cluster, error) {
+	c := &hearth.Cluster{}
+	d := clusterDoc{Cluster: c}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, err
+	}
+	c.Spark.JupyterToken = d.JupyterToken
+	if d.JupyterToken == "" {
+		// Written before the token left the API document: it is there.
+		var old struct{ Spark struct{ JupyterToken string } }
+		if json.Unmarshal(doc, &old) == nil {
+			c.Spark.JupyterToken = old.Spark.JupyterToken
+		}
+	}
+	return c, nil
 }
 
 // Clusters implements hearth.Store.
@@ -146,11 +174,11 @@ func (s *Store) Clusters(ctx context.Context, states ...hearth.ClusterState) ([]
 		if err := rows.Scan(&doc); err != nil {
 			return nil, err
 		}
-		var c hearth.Cluster
-		if err := json.Unmarshal(doc, &c); err != nil {
+		c, err := decodeCluster(doc)
+		if err != nil {
 			return nil, fmt.Errorf("decode cluster: %w", err)
 		}
-		out = append(out, &c)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }
@@ -166,7 +194,7 @@ func (s *Store) UpdateCluster(ctx context.Context, id string, fn func(*hearth.Cl
 		if err := fn(c); err != nil {
 			return err
 		}
-		doc, err := json.Marshal(c)
+		doc, err := encodeCluster(c)
 		if err != nil {
 			return err
 		}

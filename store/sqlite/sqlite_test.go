@@ -111,3 +111,36 @@ func TestWALMode(t *testing.T) {
 		t.Errorf("journal_mode = %q, want wal", mode)
 	}
 }
+
+// TestJupyterTokenOfOlderDocuments: a cluster written when the token was
+// part of its JSON document (Spark.JupyterToken) keeps its token.
+func TestJupyterTokenOfOlderDocuments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	s := open(t, path)
+	defer s.Close()
+	c, nodes, err := hearth.NewCluster(hearth.ClusterSpec{
+		InstanceGroups: []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1}},
+	}, "3.5.1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateCluster(t.Context(), c, nodes, nil); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := `{"Id":"` + c.Id + `","Name":"old","Status":{"State":"WAITING"},"Spark":{"JupyterURL":"http://127.0.0.1:8888/","JupyterToken":"old-token"}}`
+	if _, err := db.ExecContext(t.Context(), `UPDATE clusters SET doc = ? WHERE id = ?`, old, c.Id); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cluster(t.Context(), c.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spark.JupyterToken != "old-token" || got.Spark.JupyterURL != "http://127.0.0.1:8888/" {
+		t.Errorf("Spark = %+v, want the old document's URL and token", got.Spark)
+	}
+}

@@ -23,6 +23,14 @@ func (s *Store) AddSteps(ctx context.Context, clusterID string, steps []*hearth.
 				return err
 			}
 		}
+		var active int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps WHERE cluster_id = ? AND state IN (?`+strings.Repeat(",?", len(hearth.ActiveStepStates)-1)+`)`,
+			activeArgs(clusterID)...).Scan(&active); err != nil {
+			return fmt.Errorf("count active steps of %s: %w", clusterID, err)
+		}
+		if err := hearth.CheckActiveSteps(active, len(steps)); err != nil {
+			return err
+		}
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM steps WHERE cluster_id = ?`, clusterID).Scan(&seq); err != nil {
 			return err
@@ -36,6 +44,14 @@ func (s *Store) AddSteps(ctx context.Context, clusterID string, steps []*hearth.
 		}
 		return nil
 	})
+}
+
+func activeArgs(clusterID string) []any {
+	args := []any{clusterID}
+	for _, st := range hearth.ActiveStepStates {
+		args = append(args, string(st))
+	}
+	return args
 }
 
 // stepDoc carries the members of a step that its API document leaves out.

@@ -35,6 +35,8 @@ func Run(t *testing.T, open func(t *testing.T) hearth.Store) {
 		{"AddNode", testAddNode},
 		{"AddNodeMissingCluster", testAddNodeMissingCluster},
 		{"ConcurrentUpdateCluster", testConcurrentUpdateCluster},
+		{"SecretsKeptOutOfTheDocument", testSecretsKept},
+		{"AddStepsActiveLimit", testAddStepsActiveLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +65,7 @@ func newCluster(t *testing.T, name string, now time.Time) (*hearth.Cluster, []*h
 		t.Fatalf("NewCluster: %v", err)
 	}
 	c.Notes = []string{"fixture"}
+	c.Spark.JupyterToken = "jupyter-token-" + name
 	for i, n := range nodes {
 		n.TokenHash = fmt.Sprintf("%064x", i+1)
 		n.Launch = []byte(fmt.Sprintf(`{"pid":%d}`, 1000+i))
@@ -98,6 +101,9 @@ func checkCluster(t *testing.T, got, want *hearth.Cluster) {
 	}
 	if d := sameJSON(got, want); d != "" {
 		t.Errorf("cluster %s differs:\n%s", want.Id, d)
+	}
+	if got.Spark.JupyterToken != want.Spark.JupyterToken {
+		t.Errorf("cluster %s: Spark.JupyterToken = %q, want %q", want.Id, got.Spark.JupyterToken, want.Spark.JupyterToken)
 	}
 }
 
@@ -446,5 +452,88 @@ func testConcurrentUpdateCluster(t *testing.T, s hearth.Store) {
 				t.Errorf("update %s lost", key)
 			}
 		}
+	}
+}
+
+// testSecretsKept: members no API may show (their JSON tag is "-") are
+// kept by every read and survive updates that do not touch them.
+func testSecretsKept(t *testing.T, s hearth.Store) {
+	c, nodes := newCluster(t, "secrets", epoch)
+	mustCreate(t, s, c, nodes)
+	if doc, _ := json.Marshal(c); bytes.Contains(doc, []byte(c.Spark.JupyterToken)) {
+		t.Fatalf("the cluster's JSON shows its JupyterToken: %s", doc)
+	}
+	if _, err := s.UpdateCluster(t.Context(), c.Id, func(c *hearth.Cluster) error { c.Name = "renamed"; return nil }); err != nil {
+		t.Fatalf("UpdateCluster: %v", err)
+	}
+	got, err := s.Cluster(t.Context(), c.Id)
+	if err != nil {
+		t.Fatalf("Cluster: %v", err)
+	}
+	if got.Spark.JupyterToken != c.Spark.JupyterToken {
+		t.Errorf("after an update, Spark.JupyterToken = %q, want %q", got.Spark.JupyterToken, c.Spark.JupyterToken)
+	}
+	all, err := s.Clusters(t.Context())
+	if err != nil || len(all) != 1 {
+		t.Fatalf("Clusters = %d, %v", len(all), err)
+	}
+	if all[0].Spark.JupyterToken != c.Spark.JupyterToken {
+		t.Errorf("Clusters: Spark.JupyterToken = %q, want %q", all[0].Spark.JupyterToken, c.Spark.JupyterToken)
+	}
+}
+
+func newSteps(t *testing.T, c *hearth.Cluster, n int) []*hearth.Step {
+	t.Helper()
+	var steps []*hearth.Step
+	for i := range n {
+		st, err := hearth.NewStep(c, hearth.StepConfig{Name: fmt.Sprintf("s%d", i), HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "app.jar"}}, i, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, st)
+	}
+	return steps
+}
+
+// testAddStepsActiveLimit: AddSteps refuses, atomically, steps that would
+// leave a cluster more than MaxActiveSteps PENDING or RUNNING; ended steps
+// do not count.
+func testAddStepsActiveLimit(t *testing.T, s hearth.Store) {
+	c, nodes := newCluster(t, "steps", epoch)
+	mustCreate(t, s, c, nodes)
+	ctx := t.Context()
+	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, hearth.MaxActiveSteps-1), nil); err != nil {
+		t.Fatalf("AddSteps up to the limit: %v", err)
+	}
+	stored, err := s.Steps(ctx, c.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One RUNNING and one CANCEL_PENDING still count.
+	for i, state := range []hearth.StepState{hearth.StepRunning, hearth.StepCancelPending} {
+		if _, err := s.UpdateStep(ctx, c.Id, stored[i].Id, func(st *hearth.Step) error { st.SetState(state, "", epoch); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.AddSteps(ctx, c.Id, newSteps(t, c, 2), nil)
+	var ve *hearth.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "steps" || !errors.Is(err, hearth.ErrInvalid) {
+		t.Fatalf("AddSteps past the limit = %v, want a validation error on steps", err)
+	}
+	if got, _ := s.Steps(ctx, c.Id); len(got) != hearth.MaxActiveSteps-1 {
+		t.Errorf("a refused AddSteps stored steps: %d, want %d", len(got), hearth.MaxActiveSteps-1)
+	}
+	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, 1), nil); err != nil {
+		t.Fatalf("AddSteps of the last one: %v", err)
+	}
+	// An ended step frees its place.
+	if _, err := s.UpdateStep(ctx, c.Id, stored[0].Id, func(st *hearth.Step) error { st.SetState(hearth.StepCompleted, "", epoch); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, 1), nil); err != nil {
+		t.Errorf("AddSteps after a step ended: %v", err)
+	}
+	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, 1), nil); err == nil {
+		t.Errorf("AddSteps past the limit again succeeded")
 	}
 }
