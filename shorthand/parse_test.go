@@ -389,28 +389,3 @@ func TestErrorPath(t *testing.T) {
 		})
 	}
 }
-
-// FuzzParse checks that Parse never panics and that every error is a
-// *shorthand.Error whose position lies within the input.
-func FuzzParse(f *testing.F) {
-	for _, s := range []string{
-		"InstanceGroupType=MASTER,InstanceCount=1", `Name="a\"b",Args=[x,'y,z',{k=v}]`,
-		"Args=a,b,c=d", "A={b=[c,{d=e}],f=}", `N='a\'`, "a=b,\n c ", "Args=[", "x",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		_, err := shorthand.Parse(s)
-		if err == nil {
-			return
-		}
-		var se *shorthand.Error
-		if !errors.As(err, &se) {
-			t.Fatalf("error %T is not *shorthand.Error", err)
-		}
-		if se.Pos < 0 || se.Pos > len(s)+1 {
-			t.Fatalf("Pos %d out of range for %q", se.Pos, s)
-		}
-		_ = se.Error()
-	})
-}
