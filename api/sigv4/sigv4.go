@@ -8,9 +8,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,15 +75,26 @@ func parseAuth(h string) (authHeader, error) {
 	return a, nil
 }
 
+// alwaysSigned are the headers every signature must cover: without host
+// a signature could be replayed to another server, without x-amz-date the
+// clock check would judge a date the signature does not vouch for.
+var alwaysSigned = []string{"host", "x-amz-date"}
+
 // Verify checks r (whose body is body) and returns the access key id that
-// signed it.
-func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
+// signed it. The signature must cover host, x-amz-date and every header
+// named in mustSign (lower case, e.g. "x-amz-target"), else Verify refuses
+// it before looking at the key: an unsigned header could be changed by
+// anyone who sees the request.
+func (v *Verifier) Verify(r *http.Request, body []byte, mustSign ...string) (string, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return "", &Error{403, "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with an access key (`hearth access-keys create`)"}
 	}
 	a, err := parseAuth(h)
 	if err != nil {
+		return "", err
+	}
+	if err := checkSigned(a.signedHeaders, append(slices.Clip(alwaysSigned), mustSign...)); err != nil {
 		return "", err
 	}
 	if a.service != v.Service {
@@ -147,6 +158,18 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (string, error) {
 		return "", &Error{403, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."}
 	}
 	return a.accessKey, nil
+}
+
+// checkSigned refuses a signature that leaves out a header of required.
+func checkSigned(signed, required []string) error {
+	for _, name := range required {
+		if !slices.ContainsFunc(signed, func(s string) bool { return strings.EqualFold(s, name) }) {
+			return &Error{400, "IncompleteSignatureException", fmt.Sprintf(
+				"Authorization SignedHeaders: must include %s (this endpoint requires %s to be signed), got %q; sign with an AWS SDK or the aws CLI",
+				name, strings.Join(required, ", "), strings.Join(signed, ";"))}
+		}
+	}
+	return nil
 }
 
 // IsSigned reports whether r carries a SigV4 Authorization header.
