@@ -17,6 +17,12 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnauthorized: missing or wrong credentials.
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the credential is good but may not do this (an access
+	// key asking to create or delete access keys).
+	ErrForbidden = errors.New("forbidden")
+	// ErrTooLarge: the request is bigger than Hearth reads (see
+	// MaxRequestBytes).
+	ErrTooLarge = errors.New("request too large")
 	// ErrUnavailable: a dependency (the server, a runtime) cannot be reached.
 	ErrUnavailable = errors.New("unavailable")
 )
@@ -41,4 +47,14 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 // Invalid returns a *ValidationError.
 func Invalid(field, value, reason string) error {
 	return &ValidationError{Field: field, Value: value, Reason: reason}
+}
+
+// MaxRequestBytes is the largest request body Hearth's APIs read: far more
+// than any cluster spec or batch of steps needs, little enough that no
+// caller can make the server hold much in memory.
+const MaxRequestBytes = 8 << 20
+
+// TooLarge returns the error for a request body over MaxRequestBytes.
+func TooLarge() error {
+	return fmt.Errorf("%w: body: must be at most %d bytes (%d MiB); send fewer steps or configurations per request", ErrTooLarge, MaxRequestBytes, MaxRequestBytes>>20)
 }

@@ -27,8 +27,12 @@ import (
 type Auth int
 
 const (
-	// AuthAdmin: the admin token (Authorization: Bearer ...).
+	// AuthAdmin: the admin token (Authorization: Bearer ...), or a SigV4
+	// signature made with an access key.
 	AuthAdmin Auth = iota
+	// AuthAdminToken: the admin token only. Managing access keys needs it,
+	// so a leaked access key cannot mint more keys or delete the others.
+	AuthAdminToken
 	// AuthNode: a node's agent credential plus X-Hearth-Node.
 	AuthNode
 	// AuthSigV4: an AWS Signature V4 made with a Hearth access key, checked
@@ -60,9 +64,9 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 	s := &Server{cp: cp, adminHash: sha256.Sum256([]byte(adminToken)), log: log, emr: emr.New(cp, region, log)}
 	s.routes = []Route{
 		{"POST", "/{$}", AuthSigV4, s.serveEMR},
-		{"POST", "/api/v1/access-keys", AuthAdmin, s.createAccessKey},
+		{"POST", "/api/v1/access-keys", AuthAdminToken, s.createAccessKey},
 		{"GET", "/api/v1/access-keys", AuthAdmin, s.listAccessKeys},
-		{"DELETE", "/api/v1/access-keys/{id}", AuthAdmin, s.deleteAccessKey},
+		{"DELETE", "/api/v1/access-keys/{id}", AuthAdminToken, s.deleteAccessKey},
 		{"POST", "/api/v1/clusters", AuthAdmin, s.createCluster},
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
@@ -100,10 +104,22 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var node *hearth.Node
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// Limited before authentication: a signed request's body is read to
+		// check its signature.
+		r.Body = http.MaxBytesReader(w, r.Body, hearth.MaxRequestBytes)
 		switch rt.Auth {
 		case AuthAdmin:
 			if err := s.Authenticate(r); err != nil {
 				writeError(w, err)
+				return
+			}
+		case AuthAdminToken:
+			if sigv4.IsSigned(r) {
+				writeError(w, fmt.Errorf("%w: Authorization: %s %s needs the admin token (Authorization: Bearer <admin token>), not an access key; run the command on the server's host or with HEARTH_TOKEN", hearth.ErrForbidden, r.Method, rt.Pattern))
+				return
+			}
+			if !s.IsAdminToken(token) {
+				writeError(w, errNoAdminToken)
 				return
 			}
 		case AuthNode:
@@ -113,12 +129,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 				return
 			}
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
 		if err := rt.handle(w, r, node); err != nil {
 			if r.Context().Err() != nil {
 				return // the caller went away (an agent stopping mid long-poll)
 			}
-			if !errors.Is(err, hearth.ErrInvalid) && !errors.Is(err, hearth.ErrNotFound) && !errors.Is(err, hearth.ErrConflict) {
+			if status, _ := errorKind(err); status >= 500 {
 				s.log.Error("request", "method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			writeError(w, err)
@@ -126,20 +141,20 @@ func (s *Server) wrap(rt Route) http.Handler {
 	})
 }
 
+var errNoAdminToken = fmt.Errorf("%w: Authorization: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized)
+
 // Authenticate checks r's credential as an AuthAdmin route does: the admin
 // token as a bearer token, or a SigV4 signature made with an access key
 // (the body stays readable). It returns an error wrapping
-// hearth.ErrUnauthorized. The web console's UI gateway shares it.
+// hearth.ErrUnauthorized, or hearth.ErrTooLarge for a signed body over
+// hearth.MaxRequestBytes. The web console's UI gateway shares it.
 func (s *Server) Authenticate(r *http.Request) error {
 	if sigv4.IsSigned(r) {
-		if err := s.verifySigned(r); err != nil {
-			return fmt.Errorf("%w: %v", hearth.ErrUnauthorized, err)
-		}
-		return nil
+		return s.verifySigned(r)
 	}
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !s.IsAdminToken(token) {
-		return fmt.Errorf("%w: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized)
+		return errNoAdminToken
 	}
 	return nil
 }
@@ -152,15 +167,26 @@ func (s *Server) IsAdminToken(token string) bool {
 }
 
 // verifySigned checks a SigV4-signed native API call (an access key used
-// instead of the admin token) and leaves the body readable.
+// instead of the admin token) and leaves the body readable. A body over
+// MaxRequestBytes is hearth.ErrTooLarge, not a bad signature.
 func (s *Server) verifySigned(r *http.Request) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		return err
+	body, err := io.ReadAll(io.LimitReader(r.Body, hearth.MaxRequestBytes+1))
+	switch {
+	case isTooLarge(err) || len(body) > hearth.MaxRequestBytes:
+		return hearth.TooLarge()
+	case err != nil:
+		return fmt.Errorf("read body: %w", err)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	_, err = s.emr.Verifier().Verify(r, body)
-	return err
+	if _, err := s.emr.Verifier().Verify(r, body); err != nil {
+		return fmt.Errorf("%w: %v", hearth.ErrUnauthorized, err)
+	}
+	return nil
+}
+
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
 }
 
 func (s *Server) serveEMR(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
@@ -184,6 +210,10 @@ func errorKind(err error) (int, string) {
 		return http.StatusBadRequest, "InvalidRequestException"
 	case errors.Is(err, hearth.ErrUnauthorized):
 		return http.StatusUnauthorized, "UnrecognizedClientException"
+	case errors.Is(err, hearth.ErrForbidden):
+		return http.StatusForbidden, "AccessDeniedException"
+	case errors.Is(err, hearth.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException"
 	case errors.Is(err, hearth.ErrNotFound):
 		return http.StatusNotFound, "ResourceNotFoundException"
 	case errors.Is(err, hearth.ErrConflict):
@@ -194,11 +224,17 @@ func errorKind(err error) (int, string) {
 	return http.StatusInternalServerError, "InternalServerError"
 }
 
+// writeError answers with err. Errors of no known kind are Hearth's own
+// failures: their text can name files on the server, so the caller gets a
+// fixed message and the server's log the details.
 func writeError(w http.ResponseWriter, err error) {
 	status, typ := errorKind(err)
 	msg := err.Error()
-	for _, sentinel := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict, hearth.ErrUnauthorized, hearth.ErrUnavailable} {
+	for _, sentinel := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict, hearth.ErrUnauthorized, hearth.ErrForbidden, hearth.ErrTooLarge, hearth.ErrUnavailable} {
 		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+	}
+	if status == http.StatusInternalServerError {
+		msg = "internal error; the Hearth server's log has the details"
 	}
 	writeJSON(w, status, ErrorBody{Type: typ, Message: msg})
 }
@@ -211,12 +247,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// decode reads a JSON body strictly: unknown members are an error naming them.
+// decode reads a JSON body strictly: one JSON value and nothing after it,
+// unknown members an error naming them, a body over MaxRequestBytes
+// hearth.ErrTooLarge.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: request body: %v", hearth.ErrInvalid, err)
+		if isTooLarge(err) {
+			return hearth.TooLarge()
+		}
+		return hearth.Invalid("body", "", fmt.Sprintf("not the JSON this call takes: %v", err))
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		if isTooLarge(err) {
+			return hearth.TooLarge()
+		}
+		return hearth.Invalid("body", "", fmt.Sprintf("more data after the JSON value (after byte %d); send exactly one JSON value", end))
 	}
 	return nil
 }

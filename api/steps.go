@@ -97,7 +97,10 @@ func (s *Server) cancelSteps(w http.ResponseWriter, r *http.Request, _ *hearth.N
 }
 
 func (s *Server) stepLog(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
-	offset, _ := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
+	offset, err := hearth.ParseLogOffset(r.URL.Query().Get("offset"))
+	if err != nil {
+		return err
+	}
 	read, err := s.cp.ReadStepLog(r.Context(), r.PathValue("id"), r.PathValue("step"), r.PathValue("stream"), offset, r.URL.Query().Get("wait") != "")
 	if err != nil {
 		return err
