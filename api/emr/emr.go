@@ -90,18 +90,25 @@ type apiError struct {
 func (e *apiError) Error() string { return e.typ + ": " + e.msg }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	// The size is checked before the signature: a body cut at the limit
+	// would fail as a bad signature and hide the real problem.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, hearth.MaxRequestBytes))
 	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			writeError(w, toAPIError(hearth.TooLarge()))
+			return
+		}
 		writeError(w, &apiError{400, "SerializationException", "cannot read body"})
 		return
 	}
-	if _, err := h.verifier.Verify(r, body); err != nil {
+	if _, err := h.verifier.Verify(r, body, "x-amz-target"); err != nil {
 		var se *sigv4.Error
 		if errors.As(err, &se) {
 			writeError(w, &apiError{se.Status, se.Type, se.Message})
 			return
 		}
-		writeError(w, &apiError{500, "InternalFailure", err.Error()})
+		h.log.Error("emr: verify signature", "err", err)
+		writeError(w, internalError())
 		return
 	}
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
@@ -136,13 +143,21 @@ func toAPIError(err error) *apiError {
 		return &apiError{400, "ValidationException", message(err)}
 	case errors.Is(err, hearth.ErrInvalid), errors.Is(err, hearth.ErrNotFound), errors.Is(err, hearth.ErrConflict):
 		return &apiError{400, "InvalidRequestException", message(err)}
+	case errors.Is(err, hearth.ErrTooLarge):
+		return &apiError{413, "RequestEntityTooLargeException", message(err)}
 	}
-	return &apiError{500, "InternalServerError", err.Error()}
+	return internalError()
+}
+
+// internalError is what the caller sees of a failure of Hearth's own: the
+// details (which may name files on the server) go to the server's log.
+func internalError() *apiError {
+	return &apiError{500, "InternalServerError", "internal error; the Hearth server's log has the details"}
 }
 
 func message(err error) string {
 	m := err.Error()
-	for _, s := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict} {
+	for _, s := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict, hearth.ErrTooLarge} {
 		m = strings.TrimPrefix(m, s.Error()+": ")
 	}
 	return m
@@ -162,6 +177,10 @@ func decode(body []byte, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &apiError{400, "SerializationException", "malformed request: " + err.Error()}
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return &apiError{400, "SerializationException", fmt.Sprintf("malformed request: body: more data after the JSON object (after byte %d); send exactly one JSON object", end)}
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ type runJobFlowInput struct {
 type jobFlowInstances struct {
 	MasterInstanceType             string                `json:"MasterInstanceType"`
 	SlaveInstanceType              string                `json:"SlaveInstanceType"`
-	InstanceCount                  int                   `json:"InstanceCount"`
+	InstanceCount                  *int                  `json:"InstanceCount"`
 	InstanceGroups                 []instanceGroupConfig `json:"InstanceGroups"`
 	Ec2KeyName                     string                `json:"Ec2KeyName"`
 	Placement                      json.RawMessage       `json:"Placement"`
@@ -91,14 +91,20 @@ func (h *Handler) runJobFlow(ctx context.Context, body []byte) (any, error) {
 	case len(in.Instances.InstanceGroups) > 0:
 		spec.InstanceGroups = groupsIn(in.Instances.InstanceGroups)
 	case in.Instances.MasterInstanceType != "":
-		spec.InstanceGroups = []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: in.Instances.MasterInstanceType, InstanceCount: 1}}
-		if n := in.Instances.InstanceCount - 1; n > 0 {
-			slave := in.Instances.SlaveInstanceType
-			if slave == "" {
-				slave = in.Instances.MasterInstanceType
-			}
-			spec.InstanceGroups = append(spec.InstanceGroups, hearth.InstanceGroupConfig{InstanceGroupType: hearth.RoleCore, InstanceType: slave, InstanceCount: n})
+		// The aws CLI's --instance-type/--instance-count: checked as the
+		// hearth CLI checks it. Omitted, the count is 1 (the CLI's default).
+		count := 1
+		if in.Instances.InstanceCount != nil {
+			count = *in.Instances.InstanceCount
 		}
+		groups, err := hearth.InstanceGroupsFromCount(in.Instances.MasterInstanceType, count)
+		if err != nil {
+			return nil, err
+		}
+		if len(groups) > 1 && in.Instances.SlaveInstanceType != "" {
+			groups[1].InstanceType = in.Instances.SlaveInstanceType
+		}
+		spec.InstanceGroups = groups
 	}
 	c, err := h.cp.CreateCluster(ctx, spec)
 	if err != nil {
@@ -559,16 +565,7 @@ func (h *Handler) addTags(ctx context.Context, body []byte) (any, error) {
 	if id == "" {
 		id = in.ClusterId
 	}
-	_, err := h.cp.ModifyCluster(ctx, id, func(c *hearth.Cluster) error {
-		for _, t := range tagsIn(in.Tags) {
-			if t.Key == "" {
-				return hearth.Invalid("Tags.Key", "", "must not be empty")
-			}
-			c.Tags = slices.DeleteFunc(c.Tags, func(o hearth.Tag) bool { return o.Key == t.Key })
-			c.Tags = append(c.Tags, t)
-		}
-		return nil
-	})
+	_, err := h.cp.ModifyCluster(ctx, id, func(c *hearth.Cluster) error { return c.AddTags(tagsIn(in.Tags)) })
 	return struct{}{}, notValidOrNil(id, err)
 }
 
