@@ -105,9 +105,7 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		},
 	}
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
-		s.runtimeMu.Lock()
-		p.SparkHome = s.runtimes[c.SparkVersion].Home
-		s.runtimeMu.Unlock()
+		p.SparkHome = s.runtimes.home(c.SparkVersion)
 	}
 	if n.Role == hearth.RoleMaster {
 		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,7 +29,11 @@ type Config struct {
 	FindJava func(context.Context) (spark.Java, error)
 	// HeartbeatTimeout marks a silent node failed (default 30s).
 	HeartbeatTimeout time.Duration
-	// ReadyTimeout fails a cluster that is not ready in time (default 10m).
+	// RegisterTimeout marks failed a launched node whose agent has not
+	// registered in time (default 60s from its launch).
+	RegisterTimeout time.Duration
+	// ReadyTimeout fails a cluster that is not ready in time, counted from
+	// its master's launch (default 10m).
 	ReadyTimeout time.Duration
 	// Interval is the reconcile period (default 1s); changes also wake it.
 	Interval time.Duration
@@ -59,8 +64,7 @@ type Server struct {
 	locksMu sync.Mutex
 	locks   map[string]*sync.Mutex
 
-	runtimeMu sync.Mutex
-	runtimes  map[string]spark.Distribution
+	runtimes *runtimes
 }
 
 // New returns a control plane for cfg.
@@ -74,6 +78,9 @@ func New(cfg Config) *Server {
 	if cfg.HeartbeatTimeout == 0 {
 		cfg.HeartbeatTimeout = 30 * time.Second
 	}
+	if cfg.RegisterTimeout == 0 {
+		cfg.RegisterTimeout = 60 * time.Second
+	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 10 * time.Minute
 	}
@@ -82,10 +89,17 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, prov: map[string]hearth.Provisioner{},
-		started: time.Now(), now: time.Now, busy: map[string]bool{}, locks: map[string]*sync.Mutex{}, runtimes: map[string]spark.Distribution{},
+		started: time.Now(), now: time.Now, busy: map[string]bool{}, locks: map[string]*sync.Mutex{},
 	}
 	s.changes.init()
 	s.logs.init()
+	install := func(context.Context, string, io.Writer) (spark.Distribution, error) {
+		return spark.Distribution{}, errors.New("no Spark runtime locator configured")
+	}
+	if cfg.Locator != nil {
+		install = cfg.Locator.Install
+	}
+	s.runtimes = newRuntimes(install, s.now, s.changes.notify)
 	for _, p := range cfg.Provisioners {
 		s.prov[p.Name()] = p
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
-	"github.com/hearthcluster/hearth/spark"
 )
 
 // maxReplacements bounds how many failed workers a cluster replaces before
@@ -21,6 +20,7 @@ const maxReplacements = 5
 // whenever something changes. Clusters are reconciled concurrently, each by
 // at most one goroutine at a time.
 func (s *Server) Run(ctx context.Context) error {
+	s.runtimes.setContext(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(s.cfg.Interval)
@@ -109,10 +109,8 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		return s.terminate(ctx, c, nodes, prov)
 	}
 
-	if _, local := prov.(hearth.HostBound); local {
-		if _, err := s.runtime(ctx, c.SparkVersion); err != nil {
-			return s.fail(ctx, c, hearth.ReasonValidationError, err.Error())
-		}
+	if _, local := prov.(hearth.HostBound); local && !s.runtimeReady(ctx, c) {
+		return nil // woken again when the install progresses or ends
 	}
 
 	// Launch what is not launched, the master first: workers' plans name it.
@@ -264,11 +262,25 @@ func (s *Server) advance(ctx context.Context, c *hearth.Cluster, nodes []*hearth
 		return err
 	}
 	if st := c.Status.State; st == hearth.ClusterStarting || st == hearth.ClusterBootstrapping {
-		if created := c.Status.Timeline.CreationDateTime; created != nil && now.Sub(*created) > s.cfg.ReadyTimeout {
+		// The clock starts when the master is launched: waiting for the
+		// runtime to install is not the cluster being slow to start.
+		if started := launchTime(master); started != nil && now.Sub(*started) > s.cfg.ReadyTimeout {
 			return s.fail(ctx, c, hearth.ReasonInternalError, fmt.Sprintf("cluster not ready after %s: %d of %d nodes running, %d of %d workers registered", s.cfg.ReadyTimeout, running, live, alive, c.ExpectedWorkers()))
 		}
 	}
 	return nil
+}
+
+// launchTime is when n was launched, nil if it was not (or n is nil).
+func launchTime(n *hearth.Node) *time.Time {
+	switch {
+	case n == nil || !n.Launched:
+		return nil
+	case n.Timeline.LaunchDateTime != nil:
+		return n.Timeline.LaunchDateTime
+	default: // launched by an older server
+		return n.Timeline.CreationDateTime
+	}
 }
 
 func setGroups(c *hearth.Cluster, st hearth.InstanceGroupState) {
@@ -318,7 +330,8 @@ func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, 
 			n.SetState(hearth.NodeFailed, "launch: "+lerr.Error(), s.now())
 			return nil
 		}
-		n.Launched, n.Launch = true, handle
+		now := s.now().UTC()
+		n.Launched, n.Launch, n.Timeline.LaunchDateTime = true, handle, &now
 		return nil
 	})
 	if lerr == nil {
@@ -332,14 +345,32 @@ func (s *Server) unhealthy(ctx context.Context, n *hearth.Node, prov hearth.Prov
 	if ok, err := prov.Alive(ctx, n); err == nil && !ok {
 		return "agent process exited"
 	}
-	last := s.started
+	return liveness(n, s.now(), s.started, s.cfg.RegisterTimeout, s.cfg.HeartbeatTimeout)
+}
+
+// liveness judges a launched node by its agent's clock: an agent has
+// registerTimeout from its launch to register, then must be heard from
+// every heartbeatTimeout. Both count from the launch (never from the node's
+// creation: a node may wait long for its runtime before it is launched) and
+// from the control plane's own start (a restarted server gives agents time
+// to find it again). It returns why the node is dead, or "".
+func liveness(n *hearth.Node, now, serverStart time.Time, registerTimeout, heartbeatTimeout time.Duration) string {
+	launched := launchTime(n)
+	since := serverStart
+	if launched != nil && launched.After(since) {
+		since = *launched
+	}
+	if n.State == hearth.NodeProvisioning {
+		if d := now.Sub(since); d > registerTimeout {
+			return fmt.Sprintf("its agent did not register within %s of its launch", d.Round(time.Second))
+		}
+		return ""
+	}
+	last := since
 	if n.LastHeartbeat != nil && n.LastHeartbeat.After(last) {
 		last = *n.LastHeartbeat
 	}
-	if n.Timeline.CreationDateTime != nil && n.Timeline.CreationDateTime.After(last) {
-		last = *n.Timeline.CreationDateTime
-	}
-	if d := s.now().Sub(last); d > s.cfg.HeartbeatTimeout {
+	if d := now.Sub(last); d > heartbeatTimeout {
 		return fmt.Sprintf("no heartbeat from its agent for %s", d.Round(time.Second))
 	}
 	return ""
@@ -416,26 +447,6 @@ func (s *Server) terminate(ctx context.Context, c *hearth.Cluster, nodes []*hear
 		s.changes.notify()
 	}
 	return err
-}
-
-// runtime returns the Spark distribution for version on this host,
-// installing it (once) if needed.
-func (s *Server) runtime(ctx context.Context, version string) (spark.Distribution, error) {
-	s.runtimeMu.Lock()
-	defer s.runtimeMu.Unlock()
-	if d, ok := s.runtimes[version]; ok {
-		return d, nil
-	}
-	if s.cfg.Locator == nil {
-		return spark.Distribution{}, fmt.Errorf("no Spark runtime locator configured")
-	}
-	d, err := s.cfg.Locator.Install(ctx, version, nil)
-	if err != nil {
-		return d, err
-	}
-	s.log.Info("spark runtime", "version", d.Version, "home", d.Home, "source", d.Source)
-	s.runtimes[version] = d
-	return d, nil
 }
 
 func firstLine(s string) string {

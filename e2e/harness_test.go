@@ -50,6 +50,8 @@ type env struct {
 	addr     string
 	server   *exec.Cmd
 	extraEnv []string
+	// serverArgs are extra flags for `hearth server`.
+	serverArgs []string
 }
 
 func freeAddr(t *testing.T) string {
@@ -65,7 +67,13 @@ func freeAddr(t *testing.T) string {
 // the test if any process of the installation is left.
 func newEnv(t *testing.T, extraEnv ...string) *env {
 	t.Helper()
-	e := &env{t: t, home: t.TempDir(), extraEnv: extraEnv}
+	return newEnvArgs(t, nil, extraEnv...)
+}
+
+// newEnvArgs is newEnv with extra `hearth server` flags.
+func newEnvArgs(t *testing.T, serverArgs []string, extraEnv ...string) *env {
+	t.Helper()
+	e := &env{t: t, home: t.TempDir(), extraEnv: extraEnv, serverArgs: serverArgs}
 	e.addr = freeAddr(t)
 	e.endpoint = "http://" + e.addr
 	e.startServer()
@@ -91,7 +99,7 @@ func (e *env) startServer() {
 			e.t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(hearthBin, "server", "--listen", e.addr)
+	cmd := exec.Command(hearthBin, append([]string{"server", "--listen", e.addr}, e.serverArgs...)...)
 	cmd.Env = e.environ()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {

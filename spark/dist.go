@@ -229,8 +229,8 @@ func (l *Locator) Install(ctx context.Context, version string, progress io.Write
 	if err == nil || l.NoPyPI || ctx.Err() != nil {
 		return d, err
 	}
-	fmt.Fprintf(progress, "Apache archive: %v\ntrying PyPI (pip install pyspark==%s) ...\n", err, version)
-	d, perr := l.fromPyPI(ctx, version)
+	fmt.Fprintf(progress, "Apache archive: %v\nInstalling Spark %s from PyPI (pip install pyspark==%s)\n", err, version, version)
+	d, perr := l.fromPyPI(ctx, version, progress)
 	if perr != nil {
 		return d, fmt.Errorf("install Spark %s: from the Apache archive: %v; from PyPI: %w", version, err, perr)
 	}
@@ -255,6 +255,8 @@ func (l *Locator) download(ctx context.Context, version string, progress io.Writ
 	}
 	url := fmt.Sprintf("%s/spark-%s/%s.tgz", strings.TrimRight(base, "/"), version, name)
 
+	fmt.Fprintf(progress, "Downloading Spark %s from %s\n", version, url)
+	log.Info("downloading spark", "url", url)
 	want, err := l.fetchChecksum(ctx, url+".sha512", version, base)
 	if err != nil {
 		return Distribution{}, err
@@ -267,8 +269,6 @@ func (l *Locator) download(ctx context.Context, version string, progress io.Writ
 	defer os.Remove(archive.Name())
 	defer archive.Close()
 
-	fmt.Fprintf(progress, "Downloading Spark %s from %s\n", version, url)
-	log.Info("downloading spark", "url", url)
 	got, err := l.fetchArchive(ctx, url, archive, progress, version, base)
 	if err != nil {
 		return Distribution{}, err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // pypiHome is where the PyPI fallback keeps a version:
@@ -28,7 +30,7 @@ func (l *Locator) pypiHome(version string) string {
 // `pip install --no-deps --target`, into a temporary directory renamed into
 // place once the Spark inside is verified to be that version. Hosts that
 // reach PyPI but not the Apache archive still get any Spark release.
-func (l *Locator) fromPyPI(ctx context.Context, version string) (Distribution, error) {
+func (l *Locator) fromPyPI(ctx context.Context, version string, progress io.Writer) (Distribution, error) {
 	if err := checkVersion(version); err != nil {
 		return Distribution{}, err
 	}
@@ -46,7 +48,10 @@ func (l *Locator) fromPyPI(ctx context.Context, version string) (Distribution, e
 	args := append([]string{"-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-compile", "--target", tmp}, l.PipArgs...)
 	args = append(args, "pyspark=="+version)
 	cmd := exec.CommandContext(ctx, python, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	stop := reportElapsed(progress, pipProgressEvery)
+	out, err := cmd.CombinedOutput()
+	stop()
+	if err != nil {
 		return Distribution{}, fmt.Errorf("pip install pyspark==%s: %v: %s", version, err, lastLine(strings.TrimSpace(string(out))))
 	}
 	got, err := VersionOf(filepath.Join(tmp, "pyspark"))
@@ -63,4 +68,30 @@ func (l *Locator) fromPyPI(ctx context.Context, version string) (Distribution, e
 	}
 	l.logger().Info("spark runtime installed from PyPI", "version", version, "home", home)
 	return Distribution{Home: home, Version: version, Source: sourceDownload}, nil
+}
+
+// pipProgressEvery is how often a pip install reports that it is still
+// running: pip --quiet says nothing until it is done.
+const pipProgressEvery = 5 * time.Second
+
+// reportElapsed writes "  <elapsed> elapsed" to w every period until the
+// returned stop is called.
+func reportElapsed(w io.Writer, period time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				fmt.Fprintf(w, "  %s elapsed\n", now.Sub(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

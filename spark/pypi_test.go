@@ -69,7 +69,7 @@ func TestInstallFallsBackToPyPI(t *testing.T) {
 	if d.Version != v || d.Source != "download" || !strings.HasSuffix(d.Home, filepath.Join("pyspark-"+v, "pyspark")) {
 		t.Errorf("got %+v", d)
 	}
-	if !strings.Contains(progress.String(), "trying PyPI") {
+	if !strings.Contains(progress.String(), "Installing Spark "+v+" from PyPI") {
 		t.Errorf("progress does not say it fell back to PyPI: %q", progress.String())
 	}
 	again, err := l.Install(t.Context(), v, nil)

@@ -164,8 +164,9 @@ func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runServer(srvCtx, g.home, "127.0.0.1:0", os.Getenv("SPARK_HOME"), envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
-			envOr("HEARTH_REGION", hearth.DefaultRegion), slog.New(slog.NewTextHandler(logf, nil)), ready)
+		o := defaultServerOptions(g)
+		o.listen = "127.0.0.1:0"
+		done <- runServer(srvCtx, o, slog.New(slog.NewTextHandler(logf, nil)), ready)
 	}()
 	stop := func() {
 		cancel()

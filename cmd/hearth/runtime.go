@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -25,6 +27,9 @@ Apache archive, verifies its SHA-512 and unpacks it into the cache.`,
 	root.PersistentFlags().StringVar(&archiveURL, "spark-archive-url", envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"), "where to download Spark releases from")
 
 	show := func(cmd *cobra.Command, d spark.Distribution) error {
+		if size, err := dirSize(d.Home); err == nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "Spark %s (%s) takes %s at %s\n", d.Version, d.Source, humanSize(size), d.Home)
+		}
 		return printJSON(cmd.OutOrStdout(), d)
 	}
 	locate := &cobra.Command{
@@ -74,4 +79,34 @@ func releaseVersion(args []string) (string, error) {
 		return "", invalid(err)
 	}
 	return r.SparkVersion, nil
+}
+
+// dirSize is the total size of the regular files under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n, err
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
 }

@@ -22,8 +22,44 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// serverOptions configure a control plane; defaultServerOptions fills them
+// from the environment, and `hearth server`'s flags override them.
+type serverOptions struct {
+	home, listen, region  string
+	sparkHome, archiveURL string
+	// pipIndexURL is the index the PyPI fallback installs pyspark from;
+	// "" means pip's own default, "none" turns the fallback off.
+	pipIndexURL      string
+	heartbeatTimeout time.Duration
+}
+
+func defaultServerOptions(g *globals) serverOptions {
+	return serverOptions{
+		home:        g.home,
+		listen:      envOr("HEARTH_LISTEN", "127.0.0.1:8440"),
+		region:      envOr("HEARTH_REGION", hearth.DefaultRegion),
+		sparkHome:   os.Getenv("SPARK_HOME"),
+		archiveURL:  envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
+		pipIndexURL: os.Getenv("HEARTH_SPARK_PIP_INDEX_URL"),
+	}
+}
+
+// locator is where the control plane finds and installs Spark runtimes.
+func (o serverOptions) locator(log *slog.Logger) *spark.Locator {
+	l := &spark.Locator{SparkHome: o.sparkHome, CacheDir: filepath.Join(o.home, "runtime"), ArchiveURL: o.archiveURL, Logger: log}
+	switch o.pipIndexURL {
+	case "":
+	case "none":
+		l.NoPyPI = true
+	default:
+		l.PipArgs = []string{"--index-url", o.pipIndexURL}
+	}
+	return l
+}
+
 func newServerCmd(g *globals) *cobra.Command {
-	var listen, sparkHome, archiveURL, logLevel, region string
+	var logLevel string
+	o := defaultServerOptions(g)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (API, agent endpoints, reconcilers)",
@@ -37,18 +73,27 @@ with an access key (hearth access-keys create). The same port serves
 Amazon EMR's API (POST /, X-Amz-Target: ElasticMapReduce.*) for the aws CLI,
 boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440. The database is
 $HEARTH_HOME/hearth.db (SQLite). Clusters keep running when the server
-stops; a restarted server finds them again.`,
+stops; a restarted server finds them again.
+
+A cluster whose Spark release is not on this host waits in STARTING while
+the server installs it (from --spark-archive-url, else from PyPI), saying
+so in its state change reason; clusters of one release share one install.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger(logLevel)
-			return runServer(cmd.Context(), g.home, listen, sparkHome, archiveURL, region, log, nil)
+			if o.heartbeatTimeout < 0 {
+				return invalid(hearth.Invalid("--heartbeat-timeout", o.heartbeatTimeout.String(), "must be positive, e.g. 30s"))
+			}
+			return runServer(cmd.Context(), o, newLogger(logLevel), nil)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", envOr("HEARTH_LISTEN", "127.0.0.1:8440"), "address to serve on ($HEARTH_LISTEN)")
-	cmd.Flags().StringVar(&sparkHome, "spark-home", os.Getenv("SPARK_HOME"), "use this Spark distribution ($SPARK_HOME)")
-	cmd.Flags().StringVar(&archiveURL, "spark-archive-url", envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"), "where to download Spark releases from")
-	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	cmd.Flags().StringVar(&region, "region", envOr("HEARTH_REGION", hearth.DefaultRegion), "the AWS region the EMR endpoint answers as (signatures must be scoped to it)")
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", o.listen, "address to serve on ($HEARTH_LISTEN)")
+	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
+	f.StringVar(&o.archiveURL, "spark-archive-url", o.archiveURL, "where to download Spark releases from ($HEARTH_SPARK_ARCHIVE)")
+	f.StringVar(&o.pipIndexURL, "spark-pip-index-url", o.pipIndexURL, "package index for the PyPI fallback (pip install pyspark==<v>) when the archive fails; \"none\" turns the fallback off ($HEARTH_SPARK_PIP_INDEX_URL; default: pip's own)")
+	f.DurationVar(&o.heartbeatTimeout, "heartbeat-timeout", 30*time.Second, "a node whose agent is silent this long (counted from its launch) has failed")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.region, "region", o.region, "the AWS region the EMR endpoint answers as (signatures must be scoped to it) ($HEARTH_REGION)")
 	return cmd
 }
 
@@ -61,7 +106,8 @@ func newLogger(level string) *slog.Logger {
 }
 
 // runServer serves until ctx ends. ready, if set, receives the bound address.
-func runServer(ctx context.Context, home, listen, sparkHome, archiveURL, region string, log *slog.Logger, ready chan<- string) error {
+func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready chan<- string) error {
+	home := o.home
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return err
 	}
@@ -82,22 +128,23 @@ func runServer(ctx context.Context, home, listen, sparkHome, archiveURL, region 
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("%w: listen on %s: %v (is another hearth server running? choose another with --listen)", hearth.ErrUnavailable, listen, err)
+		return fmt.Errorf("%w: listen on %s: %v (is another hearth server running? choose another with --listen)", hearth.ErrUnavailable, o.listen, err)
 	}
 	url := "http://" + ln.Addr().String()
 	cp := control.New(control.Config{
-		Store:        store,
-		Provisioners: []hearth.Provisioner{&local.Provisioner{Home: home}},
-		Locator:      &spark.Locator{SparkHome: sparkHome, CacheDir: filepath.Join(home, "runtime"), ArchiveURL: archiveURL, Logger: log},
-		LogDir:       filepath.Join(home, "logs"),
-		MasterKey:    masterKey,
-		URL:          url,
-		Logger:       log,
+		Store:            store,
+		Provisioners:     []hearth.Provisioner{&local.Provisioner{Home: home}},
+		Locator:          o.locator(log),
+		LogDir:           filepath.Join(home, "logs"),
+		MasterKey:        masterKey,
+		URL:              url,
+		Logger:           log,
+		HeartbeatTimeout: o.heartbeatTimeout,
 	})
 	// One router: the API's routes, the console's and the UI gateway's.
-	console := web.New(web.Config{Control: cp, API: api.New(cp, token, region, log), Logger: log})
+	console := web.New(web.Config{Control: cp, API: api.New(cp, token, o.region, log), Logger: log})
 	srv := &http.Server{Handler: console.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
