@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,7 +107,7 @@ func newLogger(level string) *slog.Logger {
 // runServer serves until ctx ends. ready, if set, receives the bound address.
 func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready chan<- string) error {
 	home := o.home
-	if err := os.MkdirAll(home, 0o700); err != nil {
+	if err := secureHome(home, log); err != nil {
 		return err
 	}
 	token, created, err := adminToken(home)
@@ -169,49 +168,4 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		err = nil
 	}
 	return err
-}
-
-// adminToken reads the admin credential, creating it on first start.
-func adminToken(home string) (token string, created bool, err error) {
-	return readOrCreate(filepath.Join(home, "admin.token"), func() string { return hearth.NewSecret("hat_") })
-}
-
-// secretFile returns the 32-byte key kept hex-encoded at path, creating it.
-func secretFile(path string, gen func() string) ([]byte, error) {
-	v, _, err := readOrCreate(path, gen)
-	if err != nil {
-		return nil, err
-	}
-	key, err := hex.DecodeString(v)
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("%s: not a hex-encoded 32-byte key", path)
-	}
-	return key, nil
-}
-
-// readOrCreate reads a secret file (mode 0600), writing gen() to it first if
-// it does not exist; concurrent starters agree on one value.
-func readOrCreate(path string, gen func() string) (value string, created bool, err error) {
-	if b, err := os.ReadFile(path); err == nil {
-		return string(trimSpace(b)), false, nil
-	}
-	token := gen()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		if os.IsExist(err) { // another server won the race
-			b, err := os.ReadFile(path)
-			return string(trimSpace(b)), false, err
-		}
-		return "", false, err
-	}
-	defer f.Close()
-	_, err = f.WriteString(token + "\n")
-	return token, true, err
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
