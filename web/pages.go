@@ -537,11 +537,9 @@ type logRead struct {
 // stepLog is the console's follow endpoint: it waits (up to 20s) for bytes
 // past ?offset while the step runs.
 func (s *Server) stepLog(w http.ResponseWriter, r *http.Request, _ *session) error {
-	var offset int64
-	if v := r.URL.Query().Get("offset"); v != "" {
-		if _, err := fmt.Sscan(v, &offset); err != nil || offset < 0 {
-			return hearth.Invalid("offset", v, "must be a byte offset >= 0")
-		}
+	offset, err := hearth.ParseLogOffset(r.URL.Query().Get("offset"))
+	if err != nil {
+		return err
 	}
 	id, step := r.PathValue("id"), r.PathValue("step")
 	read, err := s.cp.ReadStepLog(r.Context(), id, step, r.PathValue("stream"), offset, r.URL.Query().Get("wait") != "")

@@ -201,8 +201,9 @@ func securityHeaders(h http.Header) {
 }
 
 // errForbidden is a request refused although it may be authenticated: a
-// missing or wrong CSRF token, a cross-site request.
-var errForbidden = errors.New("forbidden")
+// missing or wrong CSRF token, a cross-site request. It is the domain's
+// ErrForbidden, so one table (status) maps both.
+var errForbidden = hearth.ErrForbidden
 
 // unauthenticated answers a request without a credential: a browser
 // asking for a page is sent to the login page, anything else gets 401.
@@ -223,8 +224,10 @@ func status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, hearth.ErrUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, hearth.ErrForbidden):
 		return http.StatusForbidden
+	case errors.Is(err, hearth.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, hearth.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, hearth.ErrConflict):
@@ -238,24 +241,29 @@ func status(err error) int {
 // message is err's text for a user, without the sentinel's prefix.
 func message(err error) string {
 	msg := err.Error()
-	for _, sentinel := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict, hearth.ErrUnauthorized, hearth.ErrUnavailable, errForbidden} {
+	for _, sentinel := range []error{hearth.ErrInvalid, hearth.ErrNotFound, hearth.ErrConflict, hearth.ErrUnauthorized, hearth.ErrUnavailable, hearth.ErrForbidden, hearth.ErrTooLarge} {
 		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
 	}
 	return msg
 }
 
+// internalMessage is all a user is told of an unexpected error: its text
+// may name server paths or internals, so it goes to the log only.
+const internalMessage = "internal error; the server's log has the details"
+
 // fail answers with err: an error page for a browser, JSON otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	code := status(err)
+	code, msg := status(err), message(err)
 	if code == http.StatusInternalServerError {
 		s.log.Error("console request", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = internalMessage
 	}
 	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
 		securityHeaders(w.Header())
-		writeJSON(w, code, map[string]string{"message": message(err)})
+		writeJSON(w, code, map[string]string{"message": msg})
 		return
 	}
-	s.render(w, r, code, "error", sess, http.StatusText(code), errorPage{Status: code, Message: message(err)})
+	s.render(w, r, code, "error", sess, http.StatusText(code), errorPage{Status: code, Message: msg})
 }
 
 type errorPage struct {
