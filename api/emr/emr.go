@@ -176,13 +176,30 @@ func decode(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &apiError{400, "SerializationException", "malformed request: " + err.Error()}
+		return &apiError{400, "SerializationException", "malformed request: " + jsonProblem(err, len(body))}
 	}
 	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
 		return &apiError{400, "SerializationException", fmt.Sprintf("malformed request: body: more data after the JSON object (after byte %d); send exactly one JSON object", end)}
 	}
 	return nil
+}
+
+// jsonProblem words a decoding error so that it locates the problem:
+// encoding/json gives no offset for a syntax error or a body cut short,
+// and names a Go type, not a member, when the body is not an object.
+func jsonProblem(err error, size int) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("body: %v (at byte %d)", se, se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Sprintf("body: ends inside a JSON value (at byte %d); send one complete JSON object", size)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("body: must be a JSON object, got a JSON %s", te.Value)
+	}
+	return err.Error()
 }
 
 func required(field, v string) error {
