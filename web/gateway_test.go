@@ -78,10 +78,11 @@ func TestGateway(t *testing.T) {
 	m := newFakeMaster(t, prefix)
 	e.ready(m.URL)
 	c, _ := e.login()
+	e.enterGateway(c)
 	html := map[string]string{"Accept": "text/html"}
 
 	t.Run("master page, links kept inside", func(t *testing.T) {
-		resp, body := e.do(c, "GET", prefix+"/", nil, html)
+		resp, body := e.gdo(c, "GET", prefix+"/", nil, html)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s\n%s", resp.Status, body)
 		}
@@ -103,7 +104,7 @@ func TestGateway(t *testing.T) {
 		}
 	})
 	t.Run("a proxied worker's own links go under its proxy path", func(t *testing.T) {
-		_, body := e.do(c, "GET", prefix+"/proxy/worker-1/", nil, html)
+		_, body := e.gdo(c, "GET", prefix+"/proxy/worker-1/", nil, html)
 		for _, want := range []string{
 			`href="` + prefix + `/proxy/worker-1/logPage/?appId=app-1&amp;executorId=0&amp;logType=stdout"`,
 			`href="` + prefix + `/proxy/worker-1/logPage/?self&amp;logType=out"`,
@@ -114,15 +115,15 @@ func TestGateway(t *testing.T) {
 		}
 	})
 	t.Run("redirects stay inside", func(t *testing.T) {
-		resp, _ := e.do(c, "GET", prefix+"/proxy/app-1", nil, html)
+		resp, _ := e.gdo(c, "GET", prefix+"/proxy/app-1", nil, html)
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != prefix+"/proxy/app-1/" {
 			t.Errorf("no slash: %s to %q", resp.Status, loc)
 		}
-		resp, _ = e.do(c, "GET", prefix+"/proxy/app-1/", nil, html)
+		resp, _ = e.gdo(c, "GET", prefix+"/proxy/app-1/", nil, html)
 		if loc := resp.Header.Get("Location"); loc != prefix+"/proxy/app-1/jobs/" {
 			t.Errorf("the master's own redirect went to %q", loc)
 		}
-		resp, _ = e.do(c, "GET", prefix, nil, html)
+		resp, _ = e.gdo(c, "GET", prefix, nil, html)
 		if loc := resp.Header.Get("Location"); loc != prefix+"/" {
 			t.Errorf("the bare prefix went to %q", loc)
 		}
@@ -134,33 +135,33 @@ func TestGateway(t *testing.T) {
 			"/clusters/" + e.cluster.Id:              "",
 			"/clusters/" + e.cluster.Id + "/steps/x": "",
 		} {
-			resp, _ := e.do(c, "GET", "/environment/?x=1", nil, map[string]string{"Accept": "text/html", "Referer": e.srv.URL + referer})
+			resp, _ := e.gdo(c, "GET", "/environment/?x=1", nil, map[string]string{"Accept": "text/html", "Referer": e.gw.URL + referer})
 			if got := resp.Header.Get("Location"); got != want {
 				t.Errorf("from %s: %s to %q, want %q", referer, resp.Status, got, want)
 			}
 		}
 	})
-	t.Run("POST through the gateway only from this origin", func(t *testing.T) {
+	t.Run("POST through the gateway only from the gateway's origin", func(t *testing.T) {
 		form := url.Values{"id": {"app-1"}}
-		if resp, _ := e.do(c, "POST", prefix+"/app/kill/", form, nil); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := e.gdo(c, "POST", prefix+"/app/kill/", form, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("without Origin: %s, want 403", resp.Status)
 		}
-		if resp, _ := e.do(c, "POST", prefix+"/app/kill/", form, map[string]string{"Origin": "https://evil.example"}); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := e.gdo(c, "POST", prefix+"/app/kill/", form, map[string]string{"Origin": "https://evil.example"}); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("from another site: %s, want 403", resp.Status)
 		}
-		if resp, body := e.do(c, "POST", prefix+"/app/kill/", form, map[string]string{"Origin": e.srv.URL}); resp.StatusCode != http.StatusOK || body != "killed" {
-			t.Errorf("from the console: %s %q", resp.Status, body)
+		if resp, body := e.gdo(c, "POST", prefix+"/app/kill/", form, map[string]string{"Origin": e.gw.URL}); resp.StatusCode != http.StatusOK || body != "killed" {
+			t.Errorf("from a gateway page: %s %q", resp.Status, body)
 		}
 	})
 	t.Run("bearer token", func(t *testing.T) {
-		resp, body := e.do(e.client(), "GET", prefix+"/json/", nil, map[string]string{"Authorization": "Bearer " + adminToken})
+		resp, body := e.gdo(e.client(), "GET", prefix+"/json/", nil, map[string]string{"Authorization": "Bearer " + adminToken})
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "aliveworkers") {
 			t.Errorf("%s %s", resp.Status, body)
 		}
 	})
 	t.Run("the cluster page lists workers and applications with gateway links", func(t *testing.T) {
 		_, body := e.do(c, "GET", "/clusters/"+e.cluster.Id, nil, nil)
-		for _, want := range []string{`href="` + prefix + `/proxy/worker-1/"`, `href="` + prefix + `/proxy/app-1/"`, "wordcount"} {
+		for _, want := range []string{`href="` + e.gw.URL + prefix + `/proxy/worker-1/"`, `href="` + e.gw.URL + prefix + `/proxy/app-1/"`, "wordcount"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("cluster page lacks %s", want)
 			}
@@ -168,7 +169,7 @@ func TestGateway(t *testing.T) {
 	})
 	t.Run("a master that does not answer", func(t *testing.T) {
 		m.Close()
-		resp, body := e.do(c, "GET", prefix+"/", nil, html)
+		resp, body := e.gdo(c, "GET", prefix+"/", nil, html)
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "did not answer") {
 			t.Errorf("%s\n%.400s", resp.Status, body)
 		}

@@ -20,9 +20,12 @@ type page struct {
 	// CSRF is the session's token, for the forms of the page.
 	CSRF string
 	// Who is the logged-in principal, empty on the login page.
-	Who   string
-	Flash string
-	Data  any
+	Who string
+	// Gateway is the UI gateway's origin for this browser: the Spark UIs'
+	// links start with it.
+	Gateway string
+	Flash   string
+	Data    any
 }
 
 var funcs = template.FuncMap{
@@ -74,7 +77,7 @@ func parsePages() map[string]*template.Template {
 
 // render writes page name with data, status code.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, sess *session, title string, data any) {
-	p := page{Title: title, Data: data}
+	p := page{Title: title, Data: data, Gateway: s.GatewayOrigin(r)}
 	if sess != nil {
 		p.CSRF, p.Who = sess.csrf, sess.who
 		if r.Method == http.MethodGet {

@@ -198,7 +198,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	c, err := r.Cookie(loginCookie)
 	form := r.PostFormValue("csrf")
-	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
+	// The Origin check matters for the gateway's origin: the same host on
+	// another port is the same site to the browser, and a script there can
+	// set a cookie for this host (the double submit alone would not do).
+	crossOrigin := r.Header.Get("Origin") != "" && !sameOrigin(r)
+	if err != nil || form == "" || crossOrigin || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
 		s.renderLogin(w, r, http.StatusForbidden, loginData{Next: localPath(r.PostFormValue("next")), Error: "The login form expired or came from another site. Log in again."})
 		return nil
 	}

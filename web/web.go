@@ -15,7 +15,6 @@ import (
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/api"
-	"github.com/hearthcluster/hearth/api/sigv4"
 	"github.com/hearthcluster/hearth/control"
 )
 
@@ -37,9 +36,12 @@ const (
 	// AuthForm: a console session plus the session's CSRF token in the
 	// form (or X-CSRF-Token). Every state-changing console route.
 	AuthForm
-	// AuthGateway: a console session, or the API's credential (bearer admin
-	// token, SigV4). A cookie-authenticated request other than GET/HEAD
-	// must come from this origin (Origin or Referer).
+	// AuthGateway: the gateway's own session (granted by the console), or
+	// the API's credential (bearer admin token, SigV4); served only on the
+	// gateway's origin (GatewayHandler). A request carrying an Origin other
+	// than the gateway's is refused; a cookie-authenticated request other
+	// than GET/HEAD, or a WebSocket upgrade, must show it comes from a
+	// gateway page (Origin or Referer).
 	AuthGateway
 )
 
@@ -66,6 +68,10 @@ type Config struct {
 	Logger *slog.Logger
 	// SessionTTL is how long a login lasts (default 12h).
 	SessionTTL time.Duration
+	// ConsolePort and GatewayPort are the ports of the console's listener
+	// (Handler) and the gateway's (GatewayHandler). The browser reaches
+	// both by the same host name: each side sends it to the other's port.
+	ConsolePort, GatewayPort int
 }
 
 // Server serves the console and the UI gateway.
@@ -76,8 +82,12 @@ type Server struct {
 	sessions *sessionStore
 	pages    map[string]*template.Template
 	routes   []Route
-	now      func() time.Time
-	http     *http.Client // reaches the clusters' Spark UIs for the console's own reads
+	// gatewayRoutes are served on the gateway's origin only.
+	gatewayRoutes            []Route
+	gw                       *gatewayAuth
+	consolePort, gatewayPort int
+	now                      func() time.Time
+	http                     *http.Client // reaches the clusters' Spark UIs for the console's own reads
 }
 
 // New returns the console for cfg.
@@ -93,6 +103,7 @@ func New(cfg Config) *Server {
 		sessions: newSessionStore(cfg.SessionTTL),
 		pages:    parsePages(),
 		http:     &http.Client{Timeout: 3 * time.Second},
+		gw:       newGatewayAuth(), consolePort: cfg.ConsolePort, gatewayPort: cfg.GatewayPort,
 	}
 	s.routes = []Route{
 		{"GET", "/login", AuthPublic, s.loginPage},
@@ -112,23 +123,31 @@ func New(cfg Config) *Server {
 		{"GET", "/clusters/{id}/steps/{step}/logs/{stream}", AuthSession, s.stepLog},
 	}
 	for _, app := range gatewayApps {
+		// The UIs are on the gateway's origin; the console sends a browser
+		// there with a grant for its session.
 		s.routes = append(s.routes,
+			Route{"GET", "/clusters/{id}/" + app.Name, AuthSession, s.toGateway},
+			Route{"GET", "/clusters/{id}/" + app.Name + "/{path...}", AuthSession, s.toGateway},
+		)
+		s.gatewayRoutes = append(s.gatewayRoutes,
 			Route{"", "/clusters/{id}/" + app.Name, AuthGateway, s.gatewayRoot(app)},
 			Route{"", "/clusters/{id}/" + app.Name + "/{path...}", AuthGateway, s.gateway(app)},
 		)
 	}
-	// Anything else: a link Spark left without the gateway's prefix is sent
-	// back under it (see fallback); the rest is not found.
-	s.routes = append(s.routes, Route{"", "/", AuthSession, s.fallback})
+	s.routes = append(s.routes, Route{"", "/", AuthSession, s.notFound})
+	// On the gateway, a link Spark left without the gateway's prefix is
+	// sent back under it (see fallback); the rest is not found.
+	s.gatewayRoutes = append(s.gatewayRoutes, Route{"", "/", AuthGateway, s.fallback})
 	return s
 }
 
 // Routes returns the console's route table.
 func (s *Server) Routes() []Route { return s.routes }
 
-// Handler returns the control plane's one router: the console's routes,
-// the API's (each served by the API's own handler, with its own
-// credential checks), and the console's catch-all for everything else.
+// Handler returns the control plane's router: the console's routes, the
+// API's (each served by the API's own handler, with its own credential
+// checks), and the console's catch-all for everything else. The gateway
+// has its own (GatewayHandler), on its own listener.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	apiHandler := s.api.Handler()
@@ -161,24 +180,8 @@ func (s *Server) wrap(rt Route) http.Handler {
 					return
 				}
 			}
-		case AuthGateway:
-			if sess = s.session(r); sess == nil {
-				if r.Header.Get("Authorization") == "" && !sigv4.IsSigned(r) {
-					s.unauthenticated(w, r)
-					return
-				}
-				if err := s.api.Authenticate(r); err != nil {
-					s.fail(w, r, nil, err)
-					return
-				}
-			} else if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
-				s.fail(w, r, sess, fmt.Errorf("%w: a %s through the gateway must come from a page of this console", errForbidden, r.Method))
-				return
-			}
 		}
-		if rt.Auth != AuthGateway {
-			securityHeaders(w.Header())
-		}
+		securityHeaders(w.Header())
 		if err := rt.handle(w, r, sess); err != nil {
 			if r.Context().Err() != nil {
 				return
@@ -253,6 +256,10 @@ const internalMessage = "internal error; the server's log has the details"
 
 // fail answers with err: an error page for a browser, JSON otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	if isGatewayRequest(r) {
+		s.gatewayFail(w, r, err)
+		return
+	}
 	code, msg := status(err), message(err)
 	if code == http.StatusInternalServerError {
 		s.log.Error("console request", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -275,6 +282,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
+}
+
+// notFound answers every console path no route claims.
+func (s *Server) notFound(_ http.ResponseWriter, r *http.Request, _ *session) error {
+	return fmt.Errorf("%w: no page %s", hearth.ErrNotFound, r.URL.Path)
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request, _ *session) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -42,16 +43,21 @@ func (fakeProvisioner) Host() (hearth.Host, error) {
 }
 
 // tenv is a control plane (no reconcile loop) with the combined router of
-// the API and the console, and one cluster with one step.
+// the API and the console on one listener and the UI gateway on another,
+// and one cluster with one step.
 type tenv struct {
 	t       *testing.T
 	cp      *control.Server
 	api     *api.Server
 	console *web.Server
-	srv     *httptest.Server
+	srv     *httptest.Server // the console and the API
+	gw      *httptest.Server // the UI gateway
 	cluster *hearth.Cluster
 	step    string
 }
+
+// port is the port s listens on.
+func port(s *httptest.Server) int { return s.Listener.Addr().(*net.TCPAddr).Port }
 
 func newEnv(t *testing.T, tls bool) *tenv {
 	t.Helper()
@@ -77,14 +83,17 @@ func newEnv(t *testing.T, tls bool) *tenv {
 		Logger:    log,
 	})
 	a := api.New(cp, adminToken, "us-east-1", log)
-	console := web.New(web.Config{Control: cp, API: a, Logger: log})
-	e := &tenv{t: t, cp: cp, api: a, console: console}
-	if tls {
-		e.srv = httptest.NewTLSServer(console.Handler())
-	} else {
-		e.srv = httptest.NewServer(console.Handler())
+	e := &tenv{t: t, cp: cp, api: a, srv: httptest.NewUnstartedServer(nil), gw: httptest.NewUnstartedServer(nil)}
+	e.console = web.New(web.Config{Control: cp, API: a, Logger: log, ConsolePort: port(e.srv), GatewayPort: port(e.gw)})
+	e.srv.Config.Handler, e.gw.Config.Handler = e.console.Handler(), e.console.GatewayHandler()
+	for _, s := range []*httptest.Server{e.srv, e.gw} {
+		if tls {
+			s.StartTLS()
+		} else {
+			s.Start()
+		}
+		t.Cleanup(s.Close)
 	}
-	t.Cleanup(e.srv.Close)
 	e.cluster = e.createCluster(hearth.ClusterSpec{Name: "secret-cluster-name"})
 	ids, err := cp.AddSteps(ctx, e.cluster.Id, []hearth.StepConfig{{
 		Name: "secret-step-name", HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"echo", "hi"}},
@@ -117,14 +126,26 @@ func (e *tenv) client() *http.Client {
 	return &c
 }
 
-// do sends a request and returns the response with its body read.
+// do sends a request to the console and returns the response with its
+// body read.
 func (e *tenv) do(c *http.Client, method, path string, form url.Values, header map[string]string) (*http.Response, string) {
+	e.t.Helper()
+	return e.send(c, method, e.srv.URL+path, form, header)
+}
+
+// gdo is do on the gateway's origin.
+func (e *tenv) gdo(c *http.Client, method, path string, form url.Values, header map[string]string) (*http.Response, string) {
+	e.t.Helper()
+	return e.send(c, method, e.gw.URL+path, form, header)
+}
+
+func (e *tenv) send(c *http.Client, method, u string, form url.Values, header map[string]string) (*http.Response, string) {
 	e.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	req, err := http.NewRequest(method, u, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -186,6 +207,7 @@ type route struct {
 	method, pattern string
 	apiAuth         *api.Auth
 	webAuth         *web.Auth
+	gateway         bool // served on the gateway's origin
 }
 
 func (e *tenv) routes() []route {
@@ -195,6 +217,9 @@ func (e *tenv) routes() []route {
 	}
 	for _, rt := range e.console.Routes() {
 		out = append(out, route{method: rt.Method, pattern: rt.Pattern, webAuth: &rt.Auth})
+	}
+	for _, rt := range e.console.GatewayRoutes() {
+		out = append(out, route{method: rt.Method, pattern: rt.Pattern, webAuth: &rt.Auth, gateway: true})
 	}
 	return out
 }
@@ -231,7 +256,11 @@ func TestEveryRouteRefusesAnonymous(t *testing.T) {
 					if m != "GET" {
 						form = url.Values{"csrf": {"guess"}, "name": {"x"}}
 					}
-					resp, body := e.do(e.client(), m, e.path(rt.pattern), form, header)
+					do := e.do
+					if rt.gateway {
+						do = e.gdo
+					}
+					resp, body := do(e.client(), m, e.path(rt.pattern), form, header)
 					e.assertRefused(t, resp, body)
 				})
 			}
@@ -245,6 +274,8 @@ func TestEveryRouteRefusesAnonymous(t *testing.T) {
 		t.Run("GET "+p, func(t *testing.T) {
 			resp, body := e.do(e.client(), "GET", p, nil, map[string]string{"Accept": "text/html", "Referer": e.srv.URL + "/clusters/" + e.cluster.Id + "/ui/"})
 			e.assertRefused(t, resp, body)
+			resp, body = e.gdo(e.client(), "GET", p, nil, map[string]string{"Accept": "text/html", "Referer": e.gw.URL + "/clusters/" + e.cluster.Id + "/ui/"})
+			e.assertRefused(t, resp, body)
 		})
 	}
 }
@@ -254,7 +285,11 @@ func (e *tenv) assertRefused(t *testing.T, resp *http.Response, body string) {
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 	case http.StatusSeeOther, http.StatusFound:
-		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "/login") {
+		// The gateway sends a browser to the console for a grant; the
+		// console sends it to the login page.
+		loc := resp.Header.Get("Location")
+		toConsole := strings.HasPrefix(loc, e.srv.URL+"/clusters/") && strings.HasPrefix(resp.Request.URL.String(), e.gw.URL)
+		if !strings.HasPrefix(loc, "/login") && !toConsole {
 			t.Errorf("%s to %q, want a refusal or the login page", resp.Status, loc)
 		}
 	default:
@@ -280,24 +315,26 @@ func TestRoutesServeWithSession(t *testing.T) {
 		t.Run(rt.Pattern, func(t *testing.T) {
 			resp, body := e.do(c, "GET", e.path(rt.Pattern), nil, map[string]string{"Accept": "text/html"})
 			want := http.StatusOK
-			if rt.Pattern == "/login" {
-				want = http.StatusSeeOther // already logged in
+			if rt.Pattern == "/login" || gatewayPattern(e.console, rt.Pattern) {
+				want = http.StatusSeeOther // already logged in; to the gateway
 			}
 			if resp.StatusCode != want {
 				t.Errorf("%s, want %d:\n%.500s", resp.Status, want, body)
 			}
 		})
 	}
-	// The gateway answers a session (the cluster has no Spark UI yet: 409
-	// saying so) and a bearer token; a wrong token is refused.
+	// The gateway answers a session it was granted (the cluster has no
+	// Spark UI yet: 409 saying so) and a bearer token; a wrong token is
+	// refused.
 	gw := "/clusters/" + e.cluster.Id + "/ui/"
-	if resp, body := e.do(c, "GET", gw, nil, map[string]string{"Accept": "text/html"}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "not up yet") {
+	e.enterGateway(c)
+	if resp, body := e.gdo(c, "GET", gw, nil, map[string]string{"Accept": "text/html"}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "not up yet") {
 		t.Errorf("gateway with a session: %s\n%.300s", resp.Status, body)
 	}
-	if resp, body := e.do(e.client(), "GET", gw, nil, map[string]string{"Authorization": "Bearer " + adminToken}); resp.StatusCode != http.StatusConflict {
+	if resp, body := e.gdo(e.client(), "GET", gw, nil, map[string]string{"Authorization": "Bearer " + adminToken}); resp.StatusCode != http.StatusConflict {
 		t.Errorf("gateway with the admin token: %s\n%.300s", resp.Status, body)
 	}
-	if resp, _ := e.do(e.client(), "GET", gw, nil, map[string]string{"Authorization": "Bearer wrong"}); resp.StatusCode != http.StatusUnauthorized {
+	if resp, _ := e.gdo(e.client(), "GET", gw, nil, map[string]string{"Authorization": "Bearer wrong"}); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("gateway with a wrong token: %s, want 401", resp.Status)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hearthcluster/hearth"
@@ -24,7 +25,10 @@ import (
 // serverOptions configure a control plane; defaultServerOptions fills them
 // from the environment, and `hearth server`'s flags override them.
 type serverOptions struct {
-	home, listen, region  string
+	home, listen, region string
+	// gatewayListen is the UI gateway's own address: a separate origin,
+	// so that proxied pages cannot act as the console.
+	gatewayListen         string
 	sparkHome, archiveURL string
 	// pipIndexURL is the index the PyPI fallback installs pyspark from;
 	// "" means pip's own default, "none" turns the fallback off.
@@ -34,12 +38,13 @@ type serverOptions struct {
 
 func defaultServerOptions(g *globals) serverOptions {
 	return serverOptions{
-		home:        g.home,
-		listen:      envOr("HEARTH_LISTEN", "127.0.0.1:8440"),
-		region:      envOr("HEARTH_REGION", hearth.DefaultRegion),
-		sparkHome:   os.Getenv("SPARK_HOME"),
-		archiveURL:  envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
-		pipIndexURL: os.Getenv("HEARTH_SPARK_PIP_INDEX_URL"),
+		home:          g.home,
+		listen:        envOr("HEARTH_LISTEN", "127.0.0.1:8440"),
+		gatewayListen: os.Getenv("HEARTH_GATEWAY_LISTEN"),
+		region:        envOr("HEARTH_REGION", hearth.DefaultRegion),
+		sparkHome:     os.Getenv("SPARK_HOME"),
+		archiveURL:    envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
+		pipIndexURL:   os.Getenv("HEARTH_SPARK_PIP_INDEX_URL"),
 	}
 }
 
@@ -74,6 +79,15 @@ boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440. The da
 $HEARTH_HOME/hearth.db (SQLite). Clusters keep running when the server
 stops; a restarted server finds them again.
 
+Every cluster's Spark UIs (master, workers, applications, History Server,
+JupyterLab) are served by the UI gateway on --gateway-listen, a separate
+origin with its own session cookie, so a script in a proxied page cannot
+act as the console. By default it is --listen's port + 1
+(127.0.0.1:8441), or a free port if that one is taken (port 0: always a
+free one); the startup log line says where it is. The console's links lead
+there, and a logged-in browser gets in without logging in again. Browsers
+reach both ports by the same host name.
+
 A cluster whose Spark release is not on this host waits in STARTING while
 the server installs it (from --spark-archive-url, else from PyPI), saying
 so in its state change reason; clusters of one release share one install.`,
@@ -87,6 +101,7 @@ so in its state change reason; clusters of one release share one install.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", o.listen, "address to serve on ($HEARTH_LISTEN)")
+	f.StringVar(&o.gatewayListen, "gateway-listen", o.gatewayListen, "address the UI gateway (the clusters' Spark UIs and JupyterLab) serves on, a separate origin from the console; port 0 picks a free one ($HEARTH_GATEWAY_LISTEN; default: --listen's port + 1, or a free port if that is taken)")
 	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
 	f.StringVar(&o.archiveURL, "spark-archive-url", o.archiveURL, "where to download Spark releases from ($HEARTH_SPARK_ARCHIVE)")
 	f.StringVar(&o.pipIndexURL, "spark-pip-index-url", o.pipIndexURL, "package index for the PyPI fallback (pip install pyspark==<v>) when the archive fails; \"none\" turns the fallback off ($HEARTH_SPARK_PIP_INDEX_URL; default: pip's own)")
@@ -102,6 +117,22 @@ func newLogger(level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// listenGateway listens on addr, or by default on the console's host with
+// the next port, or a free port if that one is taken.
+func listenGateway(addr string, console *net.TCPAddr) (net.Listener, error) {
+	if addr != "" {
+		return net.Listen("tcp", addr)
+	}
+	host := ""
+	if !console.IP.IsUnspecified() {
+		host = console.IP.String()
+	}
+	if ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(console.Port+1))); err == nil {
+		return ln, nil
+	}
+	return net.Listen("tcp", net.JoinHostPort(host, "0"))
 }
 
 // runServer serves until ctx ends. ready, if set, receives the bound address.
@@ -131,6 +162,12 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	if err != nil {
 		return fmt.Errorf("%w: listen on %s: %v (is another hearth server running? choose another with --listen)", hearth.ErrUnavailable, o.listen, err)
 	}
+	defer ln.Close()
+	gln, err := listenGateway(o.gatewayListen, ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		return fmt.Errorf("%w: listen on %s for the UI gateway: %v (is another hearth server running? choose another with --gateway-listen)", hearth.ErrUnavailable, o.gatewayListen, err)
+	}
+	defer gln.Close()
 	url := "http://" + ln.Addr().String()
 	cp := control.New(control.Config{
 		Store:            store,
@@ -142,16 +179,22 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		Logger:           log,
 		HeartbeatTimeout: o.heartbeatTimeout,
 	})
-	// One router: the API's routes, the console's and the UI gateway's.
-	console := web.New(web.Config{Control: cp, API: api.New(cp, token, o.region, log), Logger: log})
+	// Two origins: the API's and the console's routes on one listener, the
+	// UI gateway on its own.
+	console := web.New(web.Config{
+		Control: cp, API: api.New(cp, token, o.region, log), Logger: log,
+		ConsolePort: ln.Addr().(*net.TCPAddr).Port, GatewayPort: gln.Addr().(*net.TCPAddr).Port,
+	})
 	srv := &http.Server{Handler: console.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	gsrv := &http.Server{Handler: console.GatewayHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- gsrv.Serve(gln) }()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); cp.Run(runCtx) }()
-	log.Info("hearth server listening", "url", url, "home", home)
+	log.Info("hearth server listening", "url", url, "gateway", "http://"+gln.Addr().String(), "home", home)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -163,6 +206,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	shut, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	srv.Shutdown(shut)
+	gsrv.Shutdown(shut)
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
