@@ -49,6 +49,12 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 			return err
 		}
 		switch c.Classification {
+		case "spark-defaults":
+			for _, k := range sortedKeys(c.Properties) {
+				if managedSparkDefaults[k] {
+					return Invalid(f+".Properties", k, "Hearth sets this itself: every cluster's Spark RPC is authenticated with its own secret and its UIs answer only the gateway; remove it")
+				}
+			}
 		case "spark":
 			for k, v := range c.Properties {
 				if k != "maximizeResourceAllocation" {
@@ -84,6 +90,25 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 	return nil
 }
 
+// managedSparkDefaults are the Spark properties that make a cluster secure
+// (RPC authentication, UI filtering); Hearth sets them and no
+// configuration may change them.
+var managedSparkDefaults = map[string]bool{
+	"spark.authenticate": true, "spark.authenticate.secret": true,
+	"spark.authenticate.secret.file": true, "spark.authenticate.secret.driver.file": true, "spark.authenticate.secret.executor.file": true,
+	"spark.master.rest.enabled": true, "spark.ui.filters": true,
+	"spark.org.apache.spark.ui.JWSFilter.param.secretKey": true,
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // validateProperties refuses property names and values that could not be
 // written as one line of the file their classification becomes: a newline,
 // carriage return, NUL or other control character would end the property
@@ -91,12 +116,7 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 // are allowed. Properties are checked in name order, so the error is
 // always about the same one.
 func validateProperties(field, classification string, props map[string]string) error {
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(props) {
 		if strings.TrimSpace(k) == "" || hasControl(k) {
 			return Invalid(field+".Properties", fmt.Sprintf("%q", k), classification+" property names must be non-empty single lines without control characters")
 		}

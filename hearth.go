@@ -143,6 +143,14 @@ type SparkAccess struct {
 	// it (users reach JupyterLab through the gateway, which adds it); the
 	// store keeps it beside the cluster's JSON document.
 	JupyterToken string `json:"-"`
+	// AuthSecret is the cluster's Spark RPC secret (spark.authenticate),
+	// UIKey signs the gateway's requests to its Spark UIs, and ConnectToken
+	// is what Spark Connect clients present. Credentials, kept like
+	// JupyterToken. A cluster created before Hearth had them has none, and
+	// runs as it did.
+	AuthSecret   string `json:"-"`
+	UIKey        string `json:"-"`
+	ConnectToken string `json:"-"`
 }
 
 // Group returns the instance group with the given id, or nil.

@@ -34,6 +34,9 @@ type Plan struct {
 	Jupyter *DaemonPlan `json:"Jupyter,omitempty"`
 	// MasterURL is the cluster's Spark master, which steps submit to.
 	MasterURL string `json:"MasterURL,omitempty"`
+	// Secrets are the cluster's Spark credentials, written only into files
+	// the node's user alone can read; nil for a cluster that has none.
+	Secrets *NodeSecrets `json:"Secrets,omitempty"`
 	// Steps are the steps this node must run (or stop): those RUNNING or
 	// CANCEL_PENDING. Only the master node runs steps.
 	Steps []StepRun `json:"Steps,omitempty"`
@@ -60,6 +63,14 @@ type StepReport struct {
 	Cancelled bool            `json:"Cancelled,omitempty"`
 	ExitCode  int             `json:"ExitCode"`
 	Failure   *FailureDetails `json:"Failure,omitempty"`
+}
+
+// NodeSecrets are what a node's Spark needs to authenticate: the RPC
+// secret every daemon, driver and executor of the cluster shares, and the
+// key that signs requests to its UIs.
+type NodeSecrets struct {
+	AuthSecret string `json:"AuthSecret"`
+	UIKey      string `json:"UIKey,omitempty"`
 }
 
 // DaemonPlan is one Spark daemon the node must run.

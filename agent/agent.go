@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearthcluster/hearth"
@@ -47,6 +49,13 @@ type Agent struct {
 	daemons map[string]*daemon
 	steps   map[string]*stepRunner
 	err     string
+	// driverOpts is the JVM option that hands a cluster-mode driver the
+	// cluster's RPC secret (spark.WriteAuthJVMOptions), "" without one.
+	driverOpts string
+
+	// uiKey signs requests to the node's Spark UIs ("" when they take
+	// none); read without mu by the master watch and step runners.
+	uiKey atomic.Value // string
 
 	// wakeCh asks the main loop for an immediate report.
 	wakeCh chan struct{}
@@ -318,7 +327,26 @@ func (a *Agent) converge(p hearth.Plan) {
 	events := filepath.Join(a.cfg.Dir, "spark-events")
 	os.MkdirAll(events, 0o755)
 	p.Conf.SparkDefaults = withDefault(p.Conf.SparkDefaults, "spark.eventLog.dir", "file://"+events)
-	digest, err := spark.WriteConfDir(a.dirs.Conf, spark.ConfFiles(p.Conf))
+	conf := p.Conf
+	a.driverOpts = ""
+	uiKey := ""
+	if sec := p.Secrets; sec != nil {
+		// The secrets go into the node's private conf files only; the plan's
+		// Conf, which reports and describe-cluster show, never holds them.
+		conf.SparkDefaults = maps.Clone(conf.SparkDefaults)
+		maps.Copy(conf.SparkDefaults, spark.SecretDefaults(p.SparkVersion, sec.AuthSecret, sec.UIKey))
+		if os.MkdirAll(a.dirs.Conf, 0o700) == nil {
+			if a.driverOpts, err = spark.WriteAuthJVMOptions(a.dirs.Conf, sec.AuthSecret); err != nil {
+				a.err = "write Spark credentials: " + err.Error()
+				return
+			}
+		}
+		if spark.HasUIFilter(p.SparkVersion) {
+			uiKey = sec.UIKey
+		}
+	}
+	a.uiKey.Store(uiKey)
+	digest, err := spark.WriteConfDir(a.dirs.Conf, spark.ConfFiles(conf))
 	if err != nil {
 		a.err = "write Spark configuration: " + err.Error()
 		a.log.Error("spark conf", "err", err)
@@ -329,7 +357,7 @@ func (a *Agent) converge(p hearth.Plan) {
 	if m := p.Master; m != nil {
 		want["master"] = dist.MasterCommand(p.Host, m.Port, m.WebUIPort, a.dirs)
 		if a.master == nil {
-			a.master = newMasterWatch(fmt.Sprintf("http://%s:%d/json/", p.Host, m.WebUIPort), a.log)
+			a.master = newMasterWatch(fmt.Sprintf("http://%s:%d/json/", p.Host, m.WebUIPort), a.authorizeUI, a.log)
 			go a.master.run()
 		}
 	}
@@ -347,6 +375,11 @@ func (a *Agent) converge(p hearth.Plan) {
 	}
 	if cn := p.Connect; cn != nil {
 		want["connect"] = dist.ConnectCommand(cn.MasterURL, p.Host, cn.Port, a.dirs)
+		if cn.Token != "" && spark.HasUIFilter(p.SparkVersion) { // Spark 4: Connect checks a token
+			cmd := want["connect"]
+			cmd.Env = append(cmd.Env, spark.EnvConnectToken+"="+cn.Token)
+			want["connect"] = cmd
+		}
 	}
 	if h := p.History; h != nil {
 		want["history"] = dist.HistoryCommand(p.Host, h.WebUIPort, p.Conf.SparkDefaults["spark.eventLog.dir"], h.ProxyBase, a.dirs)
@@ -388,6 +421,18 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 		a.daemons[name] = d
 		go d.supervise()
+	}
+}
+
+// authorizeUI signs req for the node's Spark UIs, which answer only
+// requests carrying a token signed with the cluster's UI key.
+func (a *Agent) authorizeUI(req *http.Request) {
+	key, _ := a.uiKey.Load().(string)
+	if key == "" {
+		return
+	}
+	if v, err := spark.UIAuthorization(key, time.Now()); err == nil {
+		req.Header.Set("Authorization", v)
 	}
 }
 

@@ -42,6 +42,8 @@ func (a *Agent) jupyterEnv(ctx context.Context) (string, error) {
 
 // jupyterCommand runs JupyterLab on the master node, its notebooks' PySpark
 // sessions attached to the cluster (PYSPARK_SUBMIT_ARGS names the master).
+// It keeps jupyter_server's default Origin check: only the gateway, which
+// presents the token, gets in.
 func jupyterCommand(python string, dist spark.Distribution, host string, port int, token, baseURL, masterURL, notebooks string, dirs spark.NodeDirs) spark.Command {
 	pythonPath, _ := filepath.Glob(filepath.Join(dist.Home, "python", "lib", "*.zip"))
 	return spark.Command{
@@ -50,7 +52,6 @@ func jupyterCommand(python string, dist spark.Distribution, host string, port in
 			"--ServerApp.ip=" + host, fmt.Sprintf("--ServerApp.port=%d", port), "--ServerApp.port_retries=0",
 			"--ServerApp.base_url=" + baseURL,
 			"--ServerApp.root_dir=" + notebooks,
-			"--ServerApp.allow_origin=*", // reached through the gateway, whose origin differs; the token still guards it
 		},
 		Env: append(dist.Env(host, dirs),
 			"PYTHONPATH="+strings.Join(pythonPath, ":"),

@@ -18,6 +18,8 @@ type masterWatch struct {
 	url  string
 	log  *slog.Logger
 	http *http.Client
+	// authorize signs a request for the master's UI.
+	authorize func(*http.Request)
 
 	mu     sync.Mutex
 	status *hearth.MasterStatus
@@ -29,9 +31,9 @@ type masterWatch struct {
 	cancel context.CancelFunc
 }
 
-func newMasterWatch(url string, log *slog.Logger) *masterWatch {
+func newMasterWatch(url string, authorize func(*http.Request), log *slog.Logger) *masterWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &masterWatch{url: url, log: log, http: &http.Client{Timeout: 5 * time.Second}, ctx: ctx, cancel: cancel, changed: make(chan struct{}, 1)}
+	return &masterWatch{url: url, log: log, http: &http.Client{Timeout: 5 * time.Second}, authorize: authorize, ctx: ctx, cancel: cancel, changed: make(chan struct{}, 1)}
 }
 
 func (m *masterWatch) close() { m.cancel() }
@@ -90,6 +92,7 @@ func (m *masterWatch) fetch() (*hearth.MasterStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.authorize(req)
 	resp, err := m.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -149,7 +152,12 @@ func (j *driversJSON) workerUI(id string) string {
 
 // drivers reads the master's drivers and workers now.
 func (m *masterWatch) drivers() (*driversJSON, error) {
-	resp, err := m.http.Get(m.url)
+	req, err := http.NewRequestWithContext(m.ctx, http.MethodGet, m.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.authorize(req)
+	resp, err := m.http.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type stepRunner struct {
 	dist spark.Distribution
 	url  string // the cluster's master
 	host string // the node's address
+	// driverOpts is the agent's driverOpts when the step started.
+	driverOpts string
 
 	mu        sync.Mutex
 	pid       int
@@ -44,7 +46,7 @@ type stepRunner struct {
 }
 
 func (a *Agent) startStep(run hearth.StepRun, dist spark.Distribution, masterURL string) *stepRunner {
-	r := &stepRunner{a: a, run: run, dist: dist, url: masterURL, host: a.plan.Host,
+	r := &stepRunner{a: a, run: run, dist: dist, url: masterURL, host: a.plan.Host, driverOpts: a.driverOpts,
 		dir: filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
 	if _, err := os.Stat(filepath.Join(r.dir, "controller")); err == nil {
 		// A previous agent started this step and died: its outcome is lost.
@@ -219,7 +221,7 @@ func (r *stepRunner) collectDriver() (driver, state string) {
 		return driver, state
 	}
 	for _, stream := range []string{"stdout", "stderr"} {
-		text, err := workerLog(ui, driver, stream)
+		text, err := workerLog(ui, driver, stream, r.a.authorizeUI)
 		if err != nil {
 			r.logf("ERROR fetch driver %s %s from %s: %v", driver, stream, ui, err)
 			continue
@@ -239,8 +241,13 @@ func (r *stepRunner) collectDriver() (driver, state string) {
 }
 
 // workerLog reads a driver's log through its worker's UI.
-func workerLog(ui, driver, stream string) (string, error) {
-	resp, err := http.Get(fmt.Sprintf("%s/log/?driverId=%s&logType=%s&byteLength=10485760", strings.TrimRight(ui, "/"), driver, stream))
+func workerLog(ui, driver, stream string, authorize func(*http.Request)) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/log/?driverId=%s&logType=%s&byteLength=10485760", strings.TrimRight(ui, "/"), driver, stream), nil)
+	if err != nil {
+		return "", err
+	}
+	authorize(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -369,6 +376,11 @@ func (r *stepRunner) sparkSubmit(args []string) []string {
 				out = append(out, "--deploy-mode", "client")
 			} else {
 				out = append(out, "--deploy-mode", "cluster", "--conf", "spark.standalone.submit.waitAppCompletion=true")
+				if r.driverOpts != "" {
+					// The worker that runs the driver withholds the RPC
+					// secret from it (SPARK-25078): it reads it from a file.
+					out = append(out, "--conf", "spark.driver.defaultJavaOptions="+r.driverOpts)
+				}
 			}
 			i++
 			continue

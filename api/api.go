@@ -70,6 +70,7 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"POST", "/api/v1/clusters", AuthAdmin, s.createCluster},
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
+		{"GET", "/api/v1/clusters/{id}/spark-client", AuthAdmin, s.sparkClient},
 		{"POST", "/api/v1/clusters/terminate", AuthAdmin, s.terminateClusters},
 		{"POST", "/api/v1/clusters/{id}/attributes", AuthAdmin, s.modifyClusterAttributes},
 		{"POST", "/api/v1/clusters/{id}/steps", AuthAdmin, s.addSteps},
@@ -324,6 +325,15 @@ func validState(st hearth.ClusterState) bool {
 
 func (s *Server) describeCluster(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
 	v, err := s.cp.DescribeCluster(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) sparkClient(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	v, err := s.cp.SparkClient(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -391,7 +391,7 @@ func TestJupyterTokenNotShown(t *testing.T) {
 			}
 		}
 	}
-	if got, err := e.cp.JupyterToken(ctx, c.Id); err != nil || got != token {
-		t.Errorf("control.JupyterToken = %q, %v; the gateway needs %q", got, err, token)
+	if got, err := e.cp.JupyterAuthorization(ctx, c.Id); err != nil || got != "token "+token {
+		t.Errorf("control.JupyterAuthorization = %q, %v; the gateway needs %q", got, err, "token "+token)
 	}
 }

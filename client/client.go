@@ -143,6 +143,16 @@ func (c *Client) DescribeCluster(ctx context.Context, id string) (*control.Clust
 	return &out, nil
 }
 
+// SparkClient returns what a Spark program outside cluster id needs to
+// reach it, secrets included.
+func (c *Client) SparkClient(ctx context.Context, id string) (*control.SparkClient, error) {
+	var out control.SparkClient
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/clusters/"+url.PathEscape(id)+"/spark-client", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // TerminateClusters asks the clusters to terminate.
 func (c *Client) TerminateClusters(ctx context.Context, ids ...string) error {
 	return c.Do(ctx, http.MethodPost, "/api/v1/clusters/terminate", api.TerminateRequest{ClusterIds: ids}, nil)

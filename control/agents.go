@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
 )
 
 // planPollTimeout bounds one long-poll for a new plan.
@@ -107,13 +108,16 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
 		p.SparkHome = s.runtimes.home(c.SparkVersion)
 	}
+	if c.Spark.AuthSecret != "" {
+		p.Secrets = &hearth.NodeSecrets{AuthSecret: c.Spark.AuthSecret, UIKey: c.Spark.UIKey}
+	}
 	if n.Role == hearth.RoleMaster {
 		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}
 		if n.Ports.HistoryWebUI > 0 {
 			p.History = &hearth.DaemonPlan{WebUIPort: n.Ports.HistoryWebUI, ProxyBase: HistoryPath(c.Id)}
 		}
 		if n.Ports.ConnectPort > 0 {
-			p.Connect = &hearth.DaemonPlan{Port: n.Ports.ConnectPort, MasterURL: c.Spark.MasterURL}
+			p.Connect = &hearth.DaemonPlan{Port: n.Ports.ConnectPort, MasterURL: c.Spark.MasterURL, Token: c.Spark.ConnectToken}
 		}
 		if n.Ports.JupyterPort > 0 {
 			p.Jupyter = &hearth.DaemonPlan{WebUIPort: n.Ports.JupyterPort, MasterURL: c.Spark.MasterURL,
@@ -175,6 +179,11 @@ func nodeConf(c *hearth.Cluster, n *hearth.Node) hearth.NodeConf {
 	}}
 	for k, v := range hearth.ExecutorDefaults(c, maximize != nil && *maximize) {
 		conf.SparkDefaults[k] = v
+	}
+	if c.Spark.AuthSecret != "" {
+		for k, v := range spark.SecurityDefaults(c.SparkVersion) {
+			conf.SparkDefaults[k] = v
+		}
 	}
 	hearth.ApplyConfigurations(&conf, c.Configurations)
 	hearth.ApplyConfigurations(&conf, groupConfs)

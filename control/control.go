@@ -116,6 +116,8 @@ type ClusterView struct {
 	// SparkDefaults are the effective spark-defaults of each instance
 	// group's nodes, by group id.
 	SparkDefaults map[string]map[string]string `json:"SparkDefaults"`
+	// SubmitHint says how to submit to the cluster from outside Hearth.
+	SubmitHint string `json:"SubmitHint,omitempty"`
 }
 
 // CreateCluster validates spec and stores the new cluster in STARTING; the
@@ -140,6 +142,10 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 	c, nodes, err := hearth.NewCluster(spec, rel.SparkVersion, s.now())
 	if err != nil {
 		return nil, err
+	}
+	c.Spark.AuthSecret, c.Spark.UIKey = hearth.NewSecret(""), spark.NewUIKey()
+	if c.HasApplication("SparkConnect") {
+		c.Spark.ConnectToken = hearth.NewSecret("")
 	}
 	steps, err := s.newSteps(c, spec.Steps)
 	if err != nil {
@@ -190,7 +196,11 @@ func (s *Server) DescribeCluster(ctx context.Context, id string) (*ClusterView, 
 		return nil, err
 	}
 	c.NormalizedInstanceHours = hearth.NormalizedInstanceHours(nodes, s.now())
-	return &ClusterView{Cluster: c, Nodes: nodes, SparkDefaults: EffectiveSparkDefaults(c)}, nil
+	v := &ClusterView{Cluster: c, Nodes: nodes, SparkDefaults: EffectiveSparkDefaults(c)}
+	if c.Spark.AuthSecret != "" && c.Status.State.Active() {
+		v.SubmitHint = fmt.Sprintf("Spark RPC is authenticated: `hearth spark-client --cluster-id %s` writes the settings spark-submit needs and prints the command", c.Id)
+	}
+	return v, nil
 }
 
 // ListClusters returns the clusters in the given states, newest first.

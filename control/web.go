@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
 )
 
 // What the web console and the UI gateway need from the control plane
@@ -64,13 +66,32 @@ func (s *Server) JupyterUI(ctx context.Context, clusterID string) (*url.URL, err
 	return s.appUI(ctx, clusterID, "JupyterLab", func(c *hearth.Cluster) string { return c.Spark.JupyterURL })
 }
 
-// JupyterToken returns the token of cluster clusterID's JupyterLab.
-func (s *Server) JupyterToken(ctx context.Context, clusterID string) (string, error) {
+// JupyterAuthorization returns the Authorization header value cluster
+// clusterID's JupyterLab wants.
+func (s *Server) JupyterAuthorization(ctx context.Context, clusterID string) (string, error) {
 	c, err := s.store.Cluster(ctx, clusterID)
 	if err != nil {
 		return "", err
 	}
-	return c.Spark.JupyterToken, nil
+	if c.Spark.JupyterToken == "" {
+		return "", nil
+	}
+	return "token " + c.Spark.JupyterToken, nil
+}
+
+// SparkUIAuthorization returns the Authorization header value cluster
+// clusterID's Spark UIs (master, and through it workers and applications;
+// History Server) want: a short-lived token signed with the cluster's UI
+// key, or "" for a cluster whose UIs take none.
+func (s *Server) SparkUIAuthorization(ctx context.Context, clusterID string) (string, error) {
+	c, err := s.store.Cluster(ctx, clusterID)
+	if err != nil {
+		return "", err
+	}
+	if c.Spark.UIKey == "" || !spark.HasUIFilter(c.SparkVersion) {
+		return "", nil
+	}
+	return spark.UIAuthorization(c.Spark.UIKey, s.now())
 }
 
 func (s *Server) appUI(ctx context.Context, clusterID, name string, at func(*hearth.Cluster) string) (*url.URL, error) {
@@ -85,4 +106,51 @@ func (s *Server) appUI(ctx context.Context, clusterID, name string, at func(*hea
 		return nil, fmt.Errorf("%w: cluster %s has no %s (yet)", hearth.ErrConflict, c.Id, name)
 	}
 	return url.Parse(at(c))
+}
+
+// SparkClient is what a Spark program outside the cluster needs to reach
+// it: its master, the spark-defaults that authenticate it (including the
+// cluster's RPC secret), and its Spark Connect endpoint and token.
+type SparkClient struct {
+	ClusterId     string            `json:"ClusterId"`
+	MasterURL     string            `json:"MasterURL"`
+	SparkDefaults map[string]string `json:"SparkDefaults"`
+	// ConnectURL is for Spark Connect clients (pyspark --remote), which
+	// also need ConnectToken (SPARK_CONNECT_AUTHENTICATE_TOKEN). It names
+	// localhost: PySpark insists on TLS for a token sent anywhere else.
+	ConnectURL   string `json:"ConnectURL,omitempty"`
+	ConnectToken string `json:"ConnectToken,omitempty"`
+}
+
+// SparkClient returns cluster clusterID's client settings. They carry the
+// cluster's secrets: only callers entitled to run code on the cluster may
+// have them. A cluster without a master yet is hearth.ErrConflict.
+func (s *Server) SparkClient(ctx context.Context, clusterID string) (*SparkClient, error) {
+	c, err := s.store.Cluster(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Status.State.Active() || c.Spark.MasterURL == "" {
+		return nil, fmt.Errorf("%w: cluster %s is %s and has no Spark master to submit to", hearth.ErrConflict, c.Id, c.Status.State)
+	}
+	out := &SparkClient{ClusterId: c.Id, MasterURL: c.Spark.MasterURL, SparkDefaults: map[string]string{}}
+	if c.Spark.AuthSecret != "" {
+		out.SparkDefaults[spark.ConfAuthenticate] = "true"
+		out.SparkDefaults[spark.ConfAuthSecret] = c.Spark.AuthSecret
+	}
+	// A cluster that encrypts its RPC wants its clients to, too.
+	for _, defaults := range EffectiveSparkDefaults(c) {
+		for k, v := range defaults {
+			if strings.HasPrefix(k, "spark.network.crypto.") || strings.HasPrefix(k, "spark.authenticate.") && k != spark.ConfAuthSecret {
+				out.SparkDefaults[k] = v
+			}
+		}
+	}
+	if u, err := url.Parse(c.Spark.ConnectURL); err == nil && c.Spark.ConnectURL != "" {
+		out.ConnectURL = "sc://localhost:" + u.Port()
+		if spark.HasUIFilter(c.SparkVersion) {
+			out.ConnectToken = c.Spark.ConnectToken
+		}
+	}
+	return out, nil
 }

@@ -63,8 +63,14 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // WriteConfDir makes dir hold exactly the files of c (files it wrote
 // before and c no longer has are removed), each written atomically. It
 // returns a digest of the content, which changes when any file does.
+//
+// The directory is 0700 and every file 0600: spark-defaults.conf holds the
+// cluster's secrets.
 func WriteConfDir(dir string, c ConfFiles) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return "", err
 	}
 	files := c.Render()
@@ -80,11 +86,7 @@ func WriteConfDir(dir string, c ConfFiles) (string, error) {
 			continue
 		}
 		fmt.Fprintf(h, "%s\x00%s\x00", name, body)
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
-			return "", err
-		}
-		if err := os.Rename(tmp, path); err != nil {
+		if err := writePrivate(path, []byte(body)); err != nil {
 			return "", err
 		}
 	}

@@ -28,15 +28,15 @@ type gatewayApp struct {
 	Title string
 	// Upstream is where the control plane reaches the UI of a cluster.
 	Upstream func(cp *control.Server, ctx context.Context, clusterID string) (*url.URL, error)
-	// Token, when set, is the credential the upstream wants (sent as
-	// "Authorization: token ..."): users never see it.
-	Token func(cp *control.Server, ctx context.Context, clusterID string) (string, error)
+	// Authorization is the Authorization header the upstream wants ("" for
+	// none): the gateway's own credential, which users never see.
+	Authorization func(cp *control.Server, ctx context.Context, clusterID string) (string, error)
 }
 
 var gatewayApps = []gatewayApp{
-	{Name: "ui", Title: "Spark master UI", Upstream: (*control.Server).MasterUI},
-	{Name: "hs", Title: "Spark History Server", Upstream: (*control.Server).HistoryUI},
-	{Name: "jupyter", Title: "JupyterLab", Upstream: (*control.Server).JupyterUI, Token: (*control.Server).JupyterToken},
+	{Name: "ui", Title: "Spark master UI", Upstream: (*control.Server).MasterUI, Authorization: (*control.Server).SparkUIAuthorization},
+	{Name: "hs", Title: "Spark History Server", Upstream: (*control.Server).HistoryUI, Authorization: (*control.Server).SparkUIAuthorization},
+	{Name: "jupyter", Title: "JupyterLab", Upstream: (*control.Server).JupyterUI, Authorization: (*control.Server).JupyterAuthorization},
 }
 
 // gatewayPrefix is where app's UI of cluster id is served.
@@ -66,9 +66,9 @@ func (s *Server) gateway(app gatewayApp) func(http.ResponseWriter, *http.Request
 		if err != nil {
 			return err
 		}
-		var token string
-		if app.Token != nil {
-			if token, err = app.Token(s.cp, r.Context(), id); err != nil {
+		var authorization string
+		if app.Authorization != nil {
+			if authorization, err = app.Authorization(s.cp, r.Context(), id); err != nil {
 				return err
 			}
 		}
@@ -104,8 +104,8 @@ func (s *Server) gateway(app gatewayApp) func(http.ResponseWriter, *http.Request
 				// Plain bodies, so links can be rewritten; the transport
 				// still compresses on the wire to the upstream.
 				pr.Out.Header.Del("Accept-Encoding")
-				if token != "" {
-					pr.Out.Header.Set("Authorization", "token "+token)
+				if authorization != "" {
+					pr.Out.Header.Set("Authorization", authorization)
 				}
 			},
 			ModifyResponse: func(resp *http.Response) error {

@@ -129,10 +129,13 @@ func getCluster(ctx context.Context, q querier, id string) (*hearth.Cluster, err
 type clusterDoc struct {
 	*hearth.Cluster
 	JupyterToken string `json:"JupyterToken,omitempty"`
+	AuthSecret   string `json:"SparkAuthSecret,omitempty"`
+	UIKey        string `json:"SparkUIKey,omitempty"`
+	ConnectToken string `json:"SparkConnectToken,omitempty"`
 }
 
 func encodeCluster(c *hearth.Cluster) ([]byte, error) {
-	return json.Marshal(clusterDoc{c, c.Spark.JupyterToken})
+	return json.Marshal(clusterDoc{c, c.Spark.JupyterToken, c.Spark.AuthSecret, c.Spark.UIKey, c.Spark.ConnectToken})
 }
 
 func decodeCluster(doc []byte) (*hearth.Cluster, error) {
@@ -142,6 +145,7 @@ func decodeCluster(doc []byte) (*hearth.Cluster, error) {
 		return nil, err
 	}
 	c.Spark.JupyterToken = d.JupyterToken
+	c.Spark.AuthSecret, c.Spark.UIKey, c.Spark.ConnectToken = d.AuthSecret, d.UIKey, d.ConnectToken
 	if d.JupyterToken == "" {
 		// Written before the token left the API document: it is there.
 		var old struct{ Spark struct{ JupyterToken string } }

@@ -66,6 +66,7 @@ func newCluster(t *testing.T, name string, now time.Time) (*hearth.Cluster, []*h
 	}
 	c.Notes = []string{"fixture"}
 	c.Spark.JupyterToken = "jupyter-token-" + name
+	c.Spark.AuthSecret, c.Spark.UIKey, c.Spark.ConnectToken = "auth-secret-"+name, "ui-key-"+name, "connect-token-"+name
 	for i, n := range nodes {
 		n.TokenHash = fmt.Sprintf("%064x", i+1)
 		n.Launch = []byte(fmt.Sprintf(`{"pid":%d}`, 1000+i))
@@ -101,6 +102,9 @@ func checkCluster(t *testing.T, got, want *hearth.Cluster) {
 	}
 	if d := sameJSON(got, want); d != "" {
 		t.Errorf("cluster %s differs:\n%s", want.Id, d)
+	}
+	if got.Spark.AuthSecret != want.Spark.AuthSecret || got.Spark.UIKey != want.Spark.UIKey || got.Spark.ConnectToken != want.Spark.ConnectToken {
+		t.Errorf("cluster %s: Spark secrets not kept: got %q/%q/%q", want.Id, got.Spark.AuthSecret, got.Spark.UIKey, got.Spark.ConnectToken)
 	}
 	if got.Spark.JupyterToken != want.Spark.JupyterToken {
 		t.Errorf("cluster %s: Spark.JupyterToken = %q, want %q", want.Id, got.Spark.JupyterToken, want.Spark.JupyterToken)
@@ -460,8 +464,10 @@ func testConcurrentUpdateCluster(t *testing.T, s hearth.Store) {
 func testSecretsKept(t *testing.T, s hearth.Store) {
 	c, nodes := newCluster(t, "secrets", epoch)
 	mustCreate(t, s, c, nodes)
-	if doc, _ := json.Marshal(c); bytes.Contains(doc, []byte(c.Spark.JupyterToken)) {
-		t.Fatalf("the cluster's JSON shows its JupyterToken: %s", doc)
+	for _, secret := range []string{c.Spark.JupyterToken, c.Spark.AuthSecret, c.Spark.UIKey, c.Spark.ConnectToken} {
+		if doc, _ := json.Marshal(c); bytes.Contains(doc, []byte(secret)) {
+			t.Fatalf("the cluster's JSON shows a secret: %s", doc)
+		}
 	}
 	if _, err := s.UpdateCluster(t.Context(), c.Id, func(c *hearth.Cluster) error { c.Name = "renamed"; return nil }); err != nil {
 		t.Fatalf("UpdateCluster: %v", err)

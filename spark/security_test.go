@@ -1,0 +1,91 @@
+package spark_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearthcluster/hearth/spark"
+)
+
+func TestUIAuthorizationIsAnHS256JWS(t *testing.T) {
+	key := spark.NewUIKey()
+	now := time.Unix(1_800_000_000, 0)
+	auth, err := spark.UIAuthorization(key, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, ok := strings.CutPrefix(auth, "Bearer ")
+	parts := strings.Split(jws, ".")
+	if !ok || len(parts) != 3 {
+		t.Fatalf("authorization %q is not a Bearer JWS", auth)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(key)
+	mac := hmac.New(sha256.New, raw)
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	if got := base64.RawURLEncoding.EncodeToString(mac.Sum(nil)); got != parts[2] {
+		t.Errorf("signature %s, want %s", parts[2], got)
+	}
+	var header struct{ Alg string }
+	var claims struct{ Exp, Iat int64 }
+	h, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	c, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	json.Unmarshal(h, &header)
+	json.Unmarshal(c, &claims)
+	if header.Alg != "HS256" || claims.Iat != now.Unix() || claims.Exp <= now.Unix() || claims.Exp > now.Add(10*time.Minute).Unix() {
+		t.Errorf("header %+v claims %+v: want HS256, a short expiry", header, claims)
+	}
+	if _, err := spark.UIAuthorization("short", now); err == nil {
+		t.Errorf("a key under 32 bytes was accepted")
+	}
+}
+
+func TestSecurityDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		filter  bool
+	}{{"4.0.1", true}, {"3.5.5", false}} {
+		d := spark.SecurityDefaults(tc.version)
+		if d[spark.ConfAuthenticate] != "true" || d[spark.ConfRESTEnabled] != "false" {
+			t.Errorf("%s: %v", tc.version, d)
+		}
+		if _, has := d[spark.ConfUIFilters]; has != tc.filter {
+			t.Errorf("%s: UI filter %v, want %v", tc.version, has, tc.filter)
+		}
+		for k := range d {
+			if strings.Contains(k, "secret") {
+				t.Errorf("%s: the shown defaults carry %s", tc.version, k)
+			}
+		}
+		s := spark.SecretDefaults(tc.version, "s3cret", "key")
+		if s[spark.ConfAuthSecret] != "s3cret" || (s[spark.ConfJWSKey] == "key") != tc.filter {
+			t.Errorf("%s: secret defaults %v", tc.version, s)
+		}
+	}
+}
+
+func TestAuthJVMOptionsFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	opt, err := spark.WriteAuthJVMOptions(dir, "abc123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, spark.AuthJVMOptionsFile)
+	if opt != "-XX:VMOptionsFile="+path || strings.Contains(opt, "abc123") {
+		t.Errorf("option %q", opt)
+	}
+	b, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if string(b) != "-Dspark.authenticate.secret=abc123\n" || fi.Mode().Perm() != 0o600 {
+		t.Errorf("file %q mode %v", b, fi.Mode().Perm())
+	}
+	if _, err := spark.WriteAuthJVMOptions(dir, "a b"); err == nil {
+		t.Errorf("a secret with a space was accepted")
+	}
+}
