@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/hearthcluster/hearth"
 )
@@ -21,6 +22,8 @@ var configurationSeeds = []string{
 	`[{"Classification":"hadoop-env"}]`,
 	`[{"Classification":"spark-defaults","Properties":{" ":"x"}}]`,
 	`[{"Classification":"spark-defaults","Properties":{"a\nb":"x"}}]`,
+	`[{"Classification":"spark-defaults","Properties":{"spark.x":"1\nspark.authenticate=false"}}]`,
+	`[{"Classification":"spark-env","Configurations":[{"Classification":"export","Properties":{"X":"a\tb\u0000"}}]}]`,
 	`[{"Classification":"spark","Properties":{"spark.x":"1"}}]`,
 	`[{"Classification":"spark","Properties":{"maximizeResourceAllocation":"TRUE"}}]`,
 	`[{"Classification":"spark-env","Properties":{"X":"1"}}]`,
@@ -40,6 +43,7 @@ func FuzzConfigurations(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		defer hangGuard(t, body)()
 		var cs []hearth.Configuration
 		if err := decodeStrict(body, &cs); err != nil {
 			return
@@ -66,6 +70,18 @@ func FuzzConfigurations(f *testing.F) {
 	})
 }
 
+// checkOneLine asserts that every accepted property can be written as one
+// line of its file: a non-blank name, and no control character but tab.
+func checkOneLine(t *testing.T, props map[string]string) {
+	t.Helper()
+	control := func(r rune) bool { return r != '\t' && unicode.IsControl(r) }
+	for k, v := range props {
+		if strings.TrimSpace(k) == "" || strings.ContainsFunc(k, control) || strings.ContainsFunc(v, control) {
+			t.Fatalf("property %q = %q accepted", k, v)
+		}
+	}
+}
+
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // checkApplied asserts that ApplyConfigurations puts every property of
@@ -86,10 +102,9 @@ func checkApplied(t *testing.T, cs []hearth.Configuration) {
 		}
 	}
 	for _, c := range cs {
-		for k := range c.Properties {
-			if strings.TrimSpace(k) == "" || strings.ContainsAny(k, "\r\n") {
-				t.Fatalf("property name %q accepted", k)
-			}
+		checkOneLine(t, c.Properties)
+		for _, n := range c.Configurations {
+			checkOneLine(t, n.Properties)
 		}
 		switch c.Classification {
 		case "spark":

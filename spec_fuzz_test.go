@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,6 +56,7 @@ func FuzzClusterSpec(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		defer hangGuard(t, body)()
 		var spec hearth.ClusterSpec
 		if err := decodeStrict(body, &spec); err != nil {
 			return
@@ -84,6 +86,23 @@ func FuzzClusterSpec(f *testing.F) {
 		}
 	})
 }
+
+// hangGuard fails the fuzz run with input if one call takes longer than
+// hangLimit: Go's fuzzer only stalls on a hanging input, then passes when
+// -fuzztime runs out. The panic ends the worker, and the fuzzer saves
+// input under testdata/fuzz/ as a crasher. Use: defer hangGuard(t, input)().
+// (Each fuzzed package has its own copy: test helpers cannot be shared
+// between packages without a non-test package.)
+func hangGuard(t *testing.T, input any) func() bool {
+	timer := time.AfterFunc(hangLimit, func() {
+		panic(fmt.Sprintf("%s: one input ran for more than %v, a hang: %q", t.Name(), hangLimit, input))
+	})
+	return timer.Stop
+}
+
+// hangLimit is far above what any input takes (milliseconds, for a spec
+// of thousands of nodes).
+const hangLimit = 5 * time.Second
 
 // decodeStrict decodes one JSON value, refusing unknown members, as the
 // native API's request decoder does.
@@ -145,9 +164,11 @@ var pathSegment = regexp.MustCompile(`^([A-Za-z]+)((?:\[\d+\])*)$`)
 // checkIndexes walks path ("InstanceGroups[1].Configurations[0].Properties")
 // through v's JSON form and fails if an index names an element that is not
 // there. Segments that are not JSON members (such as "Path", which lives
-// under ScriptBootstrapAction) end the walk.
+// under ScriptBootstrapAction) end the walk, as does a map key
+// (`Properties["spark.x"]`), which may contain anything.
 func checkIndexes(t *testing.T, v any, path string, err error) {
 	t.Helper()
+	path, _, _ = strings.Cut(path, `["`)
 	b, _ := json.Marshal(v)
 	var cur any
 	json.Unmarshal(b, &cur)

@@ -2,11 +2,13 @@ package shorthand_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/hearthcluster/hearth"
@@ -67,6 +69,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		defer hangGuard(t, s)()
 		m, err := shorthand.Parse(s)
 		if err != nil {
 			checkError(t, s, err)
@@ -98,6 +101,7 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		defer hangGuard(t, s)()
 		parsed, parseErr := shorthand.Parse(s)
 
 		var raw map[string]any
@@ -125,6 +129,22 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// hangGuard fails the fuzz run with input if one call takes longer than
+// hangLimit: Go's fuzzer only stalls on a hanging input, then passes when
+// -fuzztime runs out. The panic ends the worker, and the fuzzer saves
+// input under testdata/fuzz/ as a crasher. Use: defer hangGuard(t, input)().
+// (Each fuzzed package has its own copy: test helpers cannot be shared
+// between packages without a non-test package.)
+func hangGuard(t *testing.T, input any) func() bool {
+	timer := time.AfterFunc(hangLimit, func() {
+		panic(fmt.Sprintf("%s: one input ran for more than %v, a hang: %q", t.Name(), hangLimit, input))
+	})
+	return timer.Stop
+}
+
+// hangLimit is far above what any input takes (microseconds).
+const hangLimit = 5 * time.Second
 
 // checkError asserts that err, returned for input s, is an *Error with a
 // message that names where the problem is: a key path whose first key is

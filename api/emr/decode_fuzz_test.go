@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -186,6 +187,7 @@ func FuzzEMRRequest(f *testing.F) {
 	e := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, opIndex uint8, body []byte) {
 		op := fuzzOps[int(opIndex)%len(fuzzOps)]
+		defer hangGuard(t, op+" "+string(body))()
 		if op != "TerminateJobFlows" { // keep the shared cluster alive
 			body = []byte(e.replacer.Replace(string(body)))
 		}
@@ -228,6 +230,23 @@ func FuzzEMRRequest(f *testing.F) {
 		}
 	})
 }
+
+// hangGuard fails the fuzz run with input if one call takes longer than
+// hangLimit: Go's fuzzer only stalls on a hanging input, then passes when
+// -fuzztime runs out. The panic ends the worker, and the fuzzer saves
+// input under testdata/fuzz/ as a crasher. Use: defer hangGuard(t, input)().
+// (Each fuzzed package has its own copy: test helpers cannot be shared
+// between packages without a non-test package.)
+func hangGuard(t *testing.T, input any) func() bool {
+	timer := time.AfterFunc(hangLimit, func() {
+		panic(fmt.Sprintf("%s: one input ran for more than %v, a hang: %q", t.Name(), hangLimit, input))
+	})
+	return timer.Stop
+}
+
+// hangLimit is far above what any request takes (milliseconds, with
+// SQLite).
+const hangLimit = 5 * time.Second
 
 // problemLocated matches the ways an EMR error message points at what is
 // wrong: a field path ("instance-groups[1].InstanceCount: ..."), a member

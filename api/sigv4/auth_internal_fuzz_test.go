@@ -1,9 +1,11 @@
 package sigv4
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseAuth checks the Authorization header parser: a refusal is an
@@ -27,6 +29,7 @@ func FuzzParseAuth(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
+		defer HangGuard(t, h)()
 		a, err := parseAuth(h)
 		if err != nil {
 			se, ok := err.(*Error)
@@ -60,3 +63,20 @@ func FuzzParseAuth(f *testing.F) {
 		}
 	})
 }
+
+// HangGuard fails the fuzz run with input if one call takes longer than
+// hangLimit: Go's fuzzer only stalls on a hanging input, then passes when
+// -fuzztime runs out. The panic ends the worker, and the fuzzer saves
+// input under testdata/fuzz/ as a crasher. Use: defer HangGuard(t, input)().
+// Exported (in a test file) for FuzzVerify in package sigv4_test; each
+// fuzzed package has its own copy, as test helpers cannot be shared
+// between packages without a non-test package.
+func HangGuard(t *testing.T, input any) func() bool {
+	timer := time.AfterFunc(hangLimit, func() {
+		panic(fmt.Sprintf("%s: one input ran for more than %v, a hang: %q", t.Name(), hangLimit, input))
+	})
+	return timer.Stop
+}
+
+// hangLimit is far above what any header takes (microseconds).
+const hangLimit = 5 * time.Second
