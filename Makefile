@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/hearth
 
-.PHONY: all deps test-deps build demo test test-unit test-integration bench vet clean
+.PHONY: all deps test-deps build demo test test-unit test-fuzz test-integration fuzz bench vet clean
 
 all: build
 
@@ -35,7 +35,17 @@ test-unit:
 test-integration:
 	$(GO) test -count=1 -tags integration -timeout 40m ./e2e/
 
-test: deps test-deps vet test-unit test-integration
+# Every fuzz target (scripts/fuzz.sh) briefly, from its committed corpus
+# (testdata/fuzz/): about a minute in all.
+test-fuzz:
+	@GO=$(GO) scripts/fuzz.sh 6s
+
+# The same targets for longer: make fuzz FUZZTIME=10m.
+FUZZTIME ?= 60s
+fuzz:
+	@GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
+
+test: deps test-deps vet test-unit test-integration test-fuzz
 
 bench: build
 	$(GO) run ./bench/clusterready -hearth $(BIN)
