@@ -173,18 +173,20 @@ os._exit(1)
 }
 
 // TestJupyter: the JupyterLab application installs JupyterLab from PyPI on
-// the master, answers on its port behind its token, and a notebook kernel's
-// PySpark session runs on the cluster.
+// the master, refuses anyone but the gateway, and a notebook kernel's
+// PySpark session, driven through the gateway (REST and the kernel's
+// WebSocket) with Hearth's credential only, runs on the cluster.
 func TestJupyter(t *testing.T) {
 	e := newEnv(t)
 	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "2",
 		"--applications", "Name=JupyterLab", "--wait")).ClusterId
 	v := e.describe(id)
 	s := v.Cluster.Spark
-	if s.JupyterURL == "" || s.JupyterToken == "" {
+	if s.JupyterURL == "" {
 		t.Fatalf("no JupyterLab in %+v", s)
 	}
-	// Without the token JupyterLab refuses the API.
+	// Directly, without Jupyter's token (which only the gateway holds),
+	// JupyterLab refuses the API.
 	resp, err := http.Get(s.JupyterURL + "api/kernels")
 	if err != nil {
 		t.Fatal(err)
@@ -202,28 +204,50 @@ func TestJupyter(t *testing.T) {
 	python := filepath.Join(e.home, "clusters", id, "nodes", master, "jupyter-venv", "bin", "python")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, python, filepath.Join("testdata", "jupyter", "kernel.py"), s.JupyterURL, s.JupyterToken).CombinedOutput()
+	gw := e.gateway + "/clusters/" + id + "/jupyter/"
+	out, err := exec.CommandContext(ctx, python, filepath.Join("testdata", "jupyter", "kernel.py"), gw, "Bearer "+e.adminToken()).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "JUPYTER "+v.Cluster.Spark.MasterURL+" 4950") {
-		t.Fatalf("kernel: %v\n%s", err, tailString(string(out), 3000))
+		t.Fatalf("kernel through the gateway: %v\n%s", err, tailString(string(out), 3000))
 	}
-
-	// Through the gateway, with Hearth's credential only: the gateway adds
-	// Jupyter's token.
 	if body := e.gatewayGet("/clusters/" + id + "/jupyter/api/status"); !strings.Contains(body, `"started"`) {
 		t.Errorf("JupyterLab through the gateway: %q", body)
 	}
+
+	// A kernel WebSocket opened from another origin (the console's, a
+	// foreign site's) is refused by the gateway, credential or not.
+	for _, origin := range []string{e.endpoint, "https://evil.example"} {
+		req, _ := http.NewRequest(http.MethodGet, gw+"api/kernels/nope/channels", nil)
+		for k, v := range map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+			"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": origin, "Authorization": "Bearer " + e.adminToken()} {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a WebSocket from %s through the gateway: %s, want 403", origin, resp.Status)
+		}
+	}
 }
 
-// gatewayGet fetches a gateway path with the admin token; it fails the
-// test unless the answer is 200.
-func (e *env) gatewayGet(path string) string {
+// adminToken is the server's admin credential.
+func (e *env) adminToken() string {
 	e.t.Helper()
 	token, err := os.ReadFile(filepath.Join(e.home, "admin.token"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, e.endpoint+path, nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	return strings.TrimSpace(string(token))
+}
+
+// gatewayGet fetches a path of the UI gateway (its own origin) with the
+// admin token; it fails the test unless the answer is 200.
+func (e *env) gatewayGet(path string) string {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.gateway+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.adminToken())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

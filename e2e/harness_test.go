@@ -48,6 +48,8 @@ type env struct {
 	home     string
 	endpoint string
 	addr     string
+	// gateway is the UI gateway's origin (its own listener).
+	gateway  string
 	server   *exec.Cmd
 	extraEnv []string
 	// serverArgs are extra flags for `hearth server`.
@@ -76,6 +78,7 @@ func newEnvArgs(t *testing.T, serverArgs []string, extraEnv ...string) *env {
 	e := &env{t: t, home: t.TempDir(), extraEnv: extraEnv, serverArgs: serverArgs}
 	e.addr = freeAddr(t)
 	e.endpoint = "http://" + e.addr
+	e.gateway = "http://" + freeAddr(t)
 	e.startServer()
 	t.Cleanup(func() {
 		e.terminateAll()
@@ -99,7 +102,7 @@ func (e *env) startServer() {
 			e.t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(hearthBin, append([]string{"server", "--listen", e.addr}, e.serverArgs...)...)
+	cmd := exec.Command(hearthBin, append([]string{"server", "--listen", e.addr, "--gateway-listen", strings.TrimPrefix(e.gateway, "http://")}, e.serverArgs...)...)
 	cmd.Env = e.environ()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearthcluster/hearth"
 )
 
 // TestWebConsoleInBrowser drives the console and the UI gateway in headless
@@ -48,7 +50,7 @@ func TestWebConsoleInBrowser(t *testing.T) {
 	cmd.Dir = dir
 	// HEARTH_HOME marks the browser and everything it starts as this
 	// installation's, so the harness finds anything left running.
-	cmd.Env = append(os.Environ(), "HEARTH_URL="+e.endpoint, "HEARTH_TOKEN="+token,
+	cmd.Env = append(os.Environ(), "HEARTH_URL="+e.endpoint, "HEARTH_GATEWAY="+e.gateway, "HEARTH_TOKEN="+token,
 		"HEARTH_SCRATCH="+t.TempDir(), "HEARTH_HOME="+e.home, "CHROMIUM="+chromium)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
@@ -56,6 +58,54 @@ func TestWebConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser test failed: %v\nserver log tail:\n%s", err, tailString(e.file("server.log"), 4000))
 	}
+}
+
+// TestGatewayIsolationInBrowser: a script inside a proxied page (the real
+// master UI of a running cluster, on the gateway's origin) cannot read the
+// console's pages or CSRF token, call /api/v1, frame the console or post to
+// it, and cross-origin WebSockets to the gateway are refused with 403
+// (e2e/browser/isolation.test.mjs, in headless Chromium).
+func TestGatewayIsolationInBrowser(t *testing.T) {
+	chromium, node := browserDeps(t)
+	e := newEnv(t)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "1", "--wait")).ClusterId
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "isolation.test.mjs")
+	cmd.Dir = "browser"
+	cmd.Env = append(os.Environ(), "HEARTH_URL="+e.endpoint, "HEARTH_GATEWAY="+e.gateway, "HEARTH_TOKEN="+e.adminToken(),
+		"HEARTH_CLUSTER="+id, "HEARTH_HOME="+e.home, "CHROMIUM="+chromium)
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test:\n%s", out)
+	if err != nil {
+		t.Fatalf("browser test failed: %v\nserver log tail:\n%s", err, tailString(e.file("server.log"), 4000))
+	}
+	// What the page tried to change, it did not.
+	if st := e.describe(id).Cluster.Status.State; st != hearth.ClusterWaiting {
+		t.Errorf("the cluster is %s after the attack, want WAITING", st)
+	}
+	if log := e.file("server.log"); strings.Contains(log, "grant=") {
+		t.Errorf("a grant reached the server's log")
+	}
+}
+
+// browserDeps finds Chromium, playwright-core and node, or fails saying
+// how to install them.
+func browserDeps(t *testing.T) (chromium, node string) {
+	t.Helper()
+	chromium = envOr("CHROMIUM", "/usr/bin/chromium")
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("no Chromium at %s: run scripts/browser-deps.sh (apt-get install chromium)", chromium)
+	}
+	if _, err := os.Stat(filepath.Join("browser", "node_modules", "playwright-core")); err != nil {
+		t.Fatal("playwright-core is not installed in e2e/browser: run scripts/browser-deps.sh (npm ci)")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is not on PATH: the browser tests need Node.js 18+")
+	}
+	return chromium, node
 }
 
 func envOr(key, def string) string {

@@ -2,7 +2,8 @@
 // (Debian's /usr/bin/chromium; playwright-core never downloads a browser).
 // Run by e2e/web_test.go against a real `hearth server`:
 //
-//   HEARTH_URL=http://127.0.0.1:PORT HEARTH_TOKEN=<admin token> \
+//   HEARTH_URL=http://127.0.0.1:PORT HEARTH_GATEWAY=http://127.0.0.1:PORT2 \
+//   HEARTH_TOKEN=<admin token> \
 //   HEARTH_SCRATCH=<dir> node --test
 //
 // Screenshots land in artifacts/ (gitignored).
@@ -15,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const base = (process.env.HEARTH_URL || "").replace(/\/$/, "");
+// The UI gateway's own origin (another port of the same host).
+const gatewayBase = (process.env.HEARTH_GATEWAY || "").replace(/\/$/, "");
 const token = process.env.HEARTH_TOKEN || "";
 const scratch = process.env.HEARTH_SCRATCH || mkdtempSync(join(tmpdir(), "hearth-browser-"));
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), "artifacts");
@@ -70,6 +73,7 @@ async function assertLinksInside(page, prefix) {
 
 test("the console and the UI gateway, end to end", { timeout: 20 * minute }, async (t) => {
   assert.ok(base, "HEARTH_URL is required");
+  assert.ok(gatewayBase, "HEARTH_GATEWAY is required");
   assert.ok(token, "HEARTH_TOKEN is required");
   writePrograms();
   mkdirSync(artifacts, { recursive: true });
@@ -95,7 +99,7 @@ test("the console and the UI gateway, end to end", { timeout: 20 * minute }, asy
     if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) badResponses.push(r.status() + " " + r.url());
   });
   page.on("request", (r) => {
-    if (!r.url().startsWith(base + "/") && !r.url().startsWith("data:")) badResponses.push("left the server: " + r.url());
+    if (!r.url().startsWith(base + "/") && !r.url().startsWith(gatewayBase + "/") && !r.url().startsWith("data:")) badResponses.push("left the server: " + r.url());
   });
   const pageErrors = [];
   page.on("pageerror", (e) => { if (page.url().startsWith(base + "/clusters/") && !page.url().includes("/ui/")) pageErrors.push(e.message); });
@@ -158,7 +162,7 @@ test("the console and the UI gateway, end to end", { timeout: 20 * minute }, asy
     await shot(page, "03-cluster-waiting");
   });
 
-  const gateway = () => `${base}/clusters/${clusterId}/ui`;
+  const gateway = () => `${gatewayBase}/clusters/${clusterId}/ui`;
 
   await step("a failed step shows its reason", async () => {
     await page.goto(`${base}/clusters/${clusterId}`);

@@ -1,7 +1,9 @@
 """Runs PySpark code in a kernel of a JupyterLab server, the way a notebook
 does: REST to start the kernel, the kernel channels websocket to execute.
 
-Usage: python kernel.py <base-url> <token>; prints the code's output.
+Usage: python kernel.py <base-url> <authorization>; prints the code's
+output. <authorization> is the Authorization header's value: through
+Hearth's gateway, "Bearer <admin token>".
 """
 import json
 import sys
@@ -11,7 +13,7 @@ import uuid
 
 import websocket  # websocket-client, a jupyter_server dependency
 
-BASE, TOKEN = sys.argv[1], sys.argv[2]
+BASE, AUTH = sys.argv[1], sys.argv[2]
 CODE = """
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.getOrCreate()
@@ -23,7 +25,7 @@ spark.stop()
 def api(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(BASE + path, method=method, data=data,
-                                 headers={"Authorization": "token " + TOKEN, "Content-Type": "application/json"})
+                                 headers={"Authorization": AUTH, "Content-Type": "application/json"})
     with urllib.request.urlopen(req) as resp:
         raw = resp.read()
         return json.loads(raw) if raw else None
@@ -33,7 +35,7 @@ def main():
     print("STATUS", api("GET", "api/status")["started"] is not None, flush=True)
     kernel = api("POST", "api/kernels", {"name": "python3"})
     ws = websocket.create_connection(BASE.replace("http", "ws", 1) + "api/kernels/%s/channels" % kernel["id"],
-                                     header=["Authorization: token " + TOKEN], timeout=300)
+                                     header=["Authorization: " + AUTH], timeout=300)
     msg_id = uuid.uuid4().hex
     ws.send(json.dumps({
         "header": {"msg_id": msg_id, "username": "hearth", "session": uuid.uuid4().hex,
