@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/hearth
 
-.PHONY: all deps test-deps build demo test test-unit test-fuzz test-integration fuzz bench vet clean
+.PHONY: all deps test-deps build demo test test-unit test-fuzz test-integration fuzz bench vet clean ui-filter
 
 all: build
 
@@ -50,6 +50,10 @@ test: deps test-deps vet test-unit test-integration test-fuzz
 bench: build
 	$(GO) run ./bench/clusterready -hearth $(BIN)
 	$(GO) run ./bench/steps -hearth $(BIN)
+
+# Rebuilds the Spark 3 UI filter jar (committed; needs a JDK and pyspark).
+ui-filter:
+	@scripts/ui-filter.sh
 
 clean:
 	rm -rf bin

@@ -56,7 +56,8 @@ func ValidateConfigurations(field string, cs []Configuration) error {
 				}
 			}
 		case "spark":
-			for k, v := range c.Properties {
+			for _, k := range sortedKeys(c.Properties) {
+				v := c.Properties[k]
 				if k != "maximizeResourceAllocation" {
 					return Invalid(f+".Properties", k, "the spark classification takes only maximizeResourceAllocation; put Spark properties in spark-defaults")
 				}
@@ -98,6 +99,7 @@ var managedSparkDefaults = map[string]bool{
 	"spark.authenticate.secret.file": true, "spark.authenticate.secret.driver.file": true, "spark.authenticate.secret.executor.file": true,
 	"spark.master.rest.enabled": true, "spark.ui.filters": true,
 	"spark.org.apache.spark.ui.JWSFilter.param.secretKey": true,
+	"spark.hearth.spark.ui.GatewayFilter.param.secretKey": true,
 }
 
 func sortedKeys(m map[string]string) []string {

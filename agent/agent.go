@@ -52,6 +52,8 @@ type Agent struct {
 	// driverOpts is the JVM option that hands a cluster-mode driver the
 	// cluster's RPC secret (spark.WriteAuthJVMOptions), "" without one.
 	driverOpts string
+	// filterJar is Hearth's Spark 3 UI filter jar, "" when not needed.
+	filterJar string
 
 	// uiKey signs requests to the node's Spark UIs ("" when they take
 	// none); read without mu by the master watch and step runners.
@@ -328,7 +330,7 @@ func (a *Agent) converge(p hearth.Plan) {
 	os.MkdirAll(events, 0o755)
 	p.Conf.SparkDefaults = withDefault(p.Conf.SparkDefaults, "spark.eventLog.dir", "file://"+events)
 	conf := p.Conf
-	a.driverOpts = ""
+	a.driverOpts, a.filterJar = "", ""
 	uiKey := ""
 	if sec := p.Secrets; sec != nil {
 		// The secrets go into the node's private conf files only; the plan's
@@ -343,6 +345,19 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 		if spark.HasUIFilter(p.SparkVersion) {
 			uiKey = sec.UIKey
+		}
+		if spark.NeedsUIFilterJar(p.SparkVersion) {
+			// Spark 3 has no filter of its own: daemons get Hearth's in
+			// SPARK_DAEMON_CLASSPATH, drivers in spark.driver.extraClassPath.
+			if a.filterJar, err = spark.WriteUIFilterJar(filepath.Join(a.cfg.Dir, "lib")); err != nil {
+				a.err = "write the Spark UI filter: " + err.Error()
+				return
+			}
+			cp := a.filterJar
+			if prev := conf.SparkDefaults["spark.driver.extraClassPath"]; prev != "" {
+				cp += ":" + prev
+			}
+			conf.SparkDefaults["spark.driver.extraClassPath"] = cp
 		}
 	}
 	a.uiKey.Store(uiKey)
@@ -375,7 +390,7 @@ func (a *Agent) converge(p hearth.Plan) {
 	}
 	if cn := p.Connect; cn != nil {
 		want["connect"] = dist.ConnectCommand(cn.MasterURL, p.Host, cn.Port, a.dirs)
-		if cn.Token != "" && spark.HasUIFilter(p.SparkVersion) { // Spark 4: Connect checks a token
+		if cn.Token != "" && spark.HasConnectAuth(p.SparkVersion) {
 			cmd := want["connect"]
 			cmd.Env = append(cmd.Env, spark.EnvConnectToken+"="+cn.Token)
 			want["connect"] = cmd
@@ -386,6 +401,9 @@ func (a *Agent) converge(p hearth.Plan) {
 	}
 	for name, cmd := range want { // a configuration change restarts the daemons
 		cmd.Env = append(cmd.Env, "HEARTH_CONF_DIGEST="+digest)
+		if a.filterJar != "" && (name == "master" || name == "worker" || name == "history") {
+			cmd.Env = append(cmd.Env, "SPARK_DAEMON_CLASSPATH="+a.filterJar)
+		}
 		want[name] = cmd
 	}
 	for name, d := range a.daemons {

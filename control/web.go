@@ -148,7 +148,7 @@ func (s *Server) SparkClient(ctx context.Context, clusterID string) (*SparkClien
 	}
 	if u, err := url.Parse(c.Spark.ConnectURL); err == nil && c.Spark.ConnectURL != "" {
 		out.ConnectURL = "sc://localhost:" + u.Port()
-		if spark.HasUIFilter(c.SparkVersion) {
+		if spark.HasConnectAuth(c.SparkVersion) {
 			out.ConnectToken = c.Spark.ConnectToken
 		}
 	}

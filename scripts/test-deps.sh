@@ -27,3 +27,15 @@ if ! "$PYTHON" -c 'import grpc, grpc_status, pandas, pyarrow, google.protobuf' 2
   version=$("$PYTHON" -c 'import pyspark; print(pyspark.__version__)')
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore "pyspark[connect]==$version"
 fi
+
+# A Spark 3.5 runtime (what emr-7.x labels run) for the Spark 3 security
+# test: Hearth's own UI filter must hold there too.
+SPARK3_VERSION="${SPARK3_VERSION:-3.5.5}"
+spark3="${HEARTH_TEST_SPARK3:-$HOME/.cache/hearth-test/pyspark-$SPARK3_VERSION}"
+if [ ! -x "$spark3/pyspark/bin/spark-class" ]; then
+  echo "installing pyspark==$SPARK3_VERSION into $spark3 for the Spark 3 tests (~320 MB) ..." >&2
+  rm -rf "$spark3.tmp"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore --no-deps --no-compile --target "$spark3.tmp" "pyspark==$SPARK3_VERSION"
+  rm -rf "$spark3"
+  mv "$spark3.tmp" "$spark3"
+fi

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	_ "embed"
 )
 
 // Spark's security settings, as Hearth uses them. Every cluster's RPC is
@@ -26,8 +28,10 @@ const (
 	ConfRESTEnabled  = "spark.master.rest.enabled"
 	ConfCrypto       = "spark.network.crypto.enabled"
 	ConfUIFilters    = "spark.ui.filters"
-	jwsFilter        = "org.apache.spark.ui.JWSFilter"
-	ConfJWSKey       = "spark." + jwsFilter + ".param.secretKey"
+	// jwsFilter is Spark 4's; gatewayFilter is Hearth's own for Spark 3
+	// (spark/uifilter), which checks the same tokens.
+	jwsFilter     = "org.apache.spark.ui.JWSFilter"
+	gatewayFilter = "hearth.spark.ui.GatewayFilter"
 	// EnvConnectToken is where Spark Connect 4 reads the token its clients
 	// must present (Authorization: Bearer, or ;token= in an sc:// URL).
 	EnvConnectToken = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
@@ -37,11 +41,38 @@ const (
 	uiTokenLifetime = 5 * time.Minute
 )
 
-// HasUIFilter reports whether Spark version has the JWS filter that lets
-// only the gateway into its UIs (Spark 4.0 and later).
-func HasUIFilter(version string) bool {
+// uiFilter is the UI filter class Spark version runs with, "" if none.
+func uiFilter(version string) string {
 	v, ok := parseSemver(version)
-	return ok && v.major >= 4
+	switch {
+	case !ok || v.major < 3:
+		return ""
+	case v.major == 3:
+		return gatewayFilter
+	default:
+		return jwsFilter
+	}
+}
+
+// HasUIFilter reports whether Spark version's UIs can be made to answer
+// only the gateway (Spark 3 with Hearth's filter, Spark 4 with its own).
+func HasUIFilter(version string) bool { return uiFilter(version) != "" }
+
+// NeedsUIFilterJar reports whether Spark version's daemons and drivers
+// need Hearth's filter jar (WriteUIFilterJar) on their classpath.
+func NeedsUIFilterJar(version string) bool { return uiFilter(version) == gatewayFilter }
+
+// HasConnectAuth reports whether Spark version's Connect server checks a
+// token (EnvConnectToken): Spark 4 and later.
+func HasConnectAuth(version string) bool { return uiFilter(version) == jwsFilter }
+
+// UIKeyConf is the spark-defaults key that carries the UI key for Spark
+// version's filter ("" without one).
+func UIKeyConf(version string) string {
+	if f := uiFilter(version); f != "" {
+		return "spark." + f + ".param.secretKey"
+	}
+	return ""
 }
 
 // SecurityDefaults are the non-secret spark-defaults of a cluster of
@@ -54,8 +85,8 @@ func SecurityDefaults(version string) map[string]string {
 		// to start it with a secret anyway.
 		ConfRESTEnabled: "false",
 	}
-	if HasUIFilter(version) {
-		m[ConfUIFilters] = jwsFilter
+	if f := uiFilter(version); f != "" {
+		m[ConfUIFilters] = f
 	}
 	return m
 }
@@ -65,8 +96,8 @@ func SecurityDefaults(version string) map[string]string {
 // command line, in a log or in an API answer.
 func SecretDefaults(version, authSecret, uiKey string) map[string]string {
 	m := map[string]string{ConfAuthSecret: authSecret}
-	if HasUIFilter(version) && uiKey != "" {
-		m[ConfJWSKey] = uiKey
+	if k := UIKeyConf(version); k != "" && uiKey != "" {
+		m[k] = uiKey
 	}
 	return m
 }
@@ -135,4 +166,27 @@ func writePrivate(path string, body []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// uiFilterJar is Hearth's Spark 3 UI filter, built from
+// uifilter/GatewayFilter.java by `make ui-filter`.
+//
+//go:embed uifilter/hearth-ui-filter.jar
+var uiFilterJar []byte
+
+// UIFilterJarName is the file WriteUIFilterJar writes.
+const UIFilterJarName = "hearth-ui-filter.jar"
+
+// WriteUIFilterJar writes Hearth's Spark 3 UI filter jar into dir and
+// returns its path, for SPARK_DAEMON_CLASSPATH and
+// spark.driver.extraClassPath.
+func WriteUIFilterJar(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, UIFilterJarName)
+	if b, err := os.ReadFile(path); err == nil && string(b) == string(uiFilterJar) {
+		return path, nil
+	}
+	return path, writePrivate(path, uiFilterJar)
 }

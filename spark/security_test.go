@@ -1,10 +1,12 @@
 package spark_test
 
 import (
+	"archive/zip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,9 +52,9 @@ func TestSecurityDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		version string
 		filter  bool
-	}{{"4.0.1", true}, {"3.5.5", false}} {
+	}{{"4.0.1", true}, {"3.5.5", true}, {"2.4.8", false}} {
 		d := spark.SecurityDefaults(tc.version)
-		if d[spark.ConfAuthenticate] != "true" || d[spark.ConfRESTEnabled] != "false" {
+		if tc.filter && (d[spark.ConfAuthenticate] != "true" || d[spark.ConfRESTEnabled] != "false") {
 			t.Errorf("%s: %v", tc.version, d)
 		}
 		if _, has := d[spark.ConfUIFilters]; has != tc.filter {
@@ -64,7 +66,7 @@ func TestSecurityDefaults(t *testing.T) {
 			}
 		}
 		s := spark.SecretDefaults(tc.version, "s3cret", "key")
-		if s[spark.ConfAuthSecret] != "s3cret" || (s[spark.ConfJWSKey] == "key") != tc.filter {
+		if s[spark.ConfAuthSecret] != "s3cret" || (spark.UIKeyConf(tc.version) != "" && s[spark.UIKeyConf(tc.version)] == "key") != tc.filter {
 			t.Errorf("%s: secret defaults %v", tc.version, s)
 		}
 	}
@@ -87,5 +89,34 @@ func TestAuthJVMOptionsFileIsPrivate(t *testing.T) {
 	}
 	if _, err := spark.WriteAuthJVMOptions(dir, "a b"); err == nil {
 		t.Errorf("a secret with a space was accepted")
+	}
+}
+
+func TestUIFilterJarHoldsTheCurrentSource(t *testing.T) {
+	dir := t.TempDir()
+	path, err := spark.WriteUIFilterJar(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	var src, class bool
+	want, _ := os.ReadFile(filepath.Join("uifilter", "GatewayFilter.java"))
+	for _, f := range z.File {
+		switch f.Name {
+		case "GatewayFilter.java":
+			r, _ := f.Open()
+			got, _ := io.ReadAll(r)
+			r.Close()
+			src = string(got) == string(want)
+		case "hearth/spark/ui/GatewayFilter.class":
+			class = true
+		}
+	}
+	if !src || !class {
+		t.Errorf("%s does not hold GatewayFilter.class built from the current uifilter/GatewayFilter.java; run make ui-filter", path)
 	}
 }
