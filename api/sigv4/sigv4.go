@@ -115,7 +115,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, mustSign ...string) (str
 	if skew := now().Sub(signed); skew > v.MaxSkew || skew < -v.MaxSkew {
 		return "", &Error{403, "InvalidSignatureException", fmt.Sprintf("Signature expired: %s is outside the %s window around %s; check this machine's clock", stamp, v.MaxSkew, now().UTC().Format("20060102T150405Z"))}
 	}
-	if !strings.HasPrefix(stamp, a.date) {
+	if len(stamp) < 8 || a.date != stamp[:8] { // the scope's date is exactly X-Amz-Date's day
 		return "", &Error{403, "InvalidSignatureException", "credential date does not match X-Amz-Date"}
 	}
 	secret, err := v.Secret(r.Context(), a.accessKey)

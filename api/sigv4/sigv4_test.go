@@ -99,3 +99,36 @@ func TestSignedHeadersRequired(t *testing.T) {
 		t.Errorf("refused signatures looked up the key %d times", lookups)
 	}
 }
+
+// TestCredentialDateMustBeTheDay: the credential scope's date must be
+// exactly X-Amz-Date's day, as AWS requires; a partial or empty one is
+// refused.
+func TestCredentialDateMustBeTheDay(t *testing.T) {
+	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+	v := &sigv4.Verifier{
+		Secret: func(context.Context, string) (string, error) { return secret, nil },
+		Region: "us-east-1", Service: "elasticmapreduce", MaxSkew: 15 * time.Minute,
+		Now: func() time.Time { return now },
+	}
+	for _, date := range []string{"20250314", "2025", "", "20250313"} {
+		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:8440/", strings.NewReader(`{}`))
+		r.Header.Set("X-Amz-Target", "ElasticMapReduce.ListClusters")
+		sum := sha256.Sum256([]byte(`{}`))
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}, r, hex.EncodeToString(sum[:]), "elasticmapreduce", "us-east-1", now); err != nil {
+			t.Fatal(err)
+		}
+		h := r.Header.Get("Authorization")
+		r.Header.Set("Authorization", strings.Replace(h, "/20250314/", "/"+date+"/", 1))
+		_, err := v.Verify(r, []byte(`{}`))
+		if date == "20250314" {
+			if err != nil {
+				t.Errorf("the SDK's own signature was refused: %v", err)
+			}
+			continue
+		}
+		var se *sigv4.Error
+		if !errors.As(err, &se) || se.Status != 403 || !strings.Contains(se.Message, "credential date") {
+			t.Errorf("credential date %q: %v, want 403 naming the credential date", date, err)
+		}
+	}
+}
