@@ -34,6 +34,7 @@ type floorRun struct {
 	WorkersStart  float64 `json:"workers_started_s"`       // both worker JVMs spawned
 	MasterAlive   float64 `json:"master_alive_s"`          // /json first says ALIVE
 	AliveWorkers  int     `json:"alive_workers"`           // at the end
+	ReadyFetch    float64 `json:"ready_fetch_ms"`          // round trip of the /json request that saw it ready (direct)
 	StopSeconds   float64 `json:"stop_seconds"`            // SIGTERM to every process gone
 	ConnectFailed int     `json:"worker_connect_failures"` // "Failed to connect to master" in worker logs
 	Dir           string  `json:"dir"`
@@ -235,7 +236,8 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 		if !mg.Running() {
 			return r, fmt.Errorf("floor: master exited: %s", benchutil.TailFile(master.logPath(), 1500))
 		}
-		j, err := benchutil.FetchMaster(ctx, hc, url)
+		tf := time.Now()
+		j, err := benchutil.FetchMaster(ctx, hc, url, "") // no auth, no gateway: bare Spark
 		if err != nil {
 			continue
 		}
@@ -245,6 +247,7 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 		r.AliveWorkers = j.AliveWorkers
 		if j.Status == "ALIVE" && j.AliveWorkers >= 2 {
 			r.Seconds = time.Since(t0).Seconds()
+			r.ReadyFetch = benchutil.Round3(float64(time.Since(tf)) / float64(time.Millisecond))
 			if !portDone {
 				portDone = true
 				if err := <-portOpen; err != nil { // the dialer has recorded the port time by now

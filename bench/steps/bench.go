@@ -27,8 +27,8 @@ type bench struct {
 
 	clusterID    string
 	masterURL    string // spark://...
-	masterJSON   string // the master's /json/ URL
 	masterNode   string // node id of the master, whose agent runs the steps
+	propsFile    string // `hearth spark-client`'s properties file, for the direct spark-submit
 	readySeconds float64
 
 	mu     sync.Mutex
@@ -65,7 +65,6 @@ func (b *bench) createCluster(ctx context.Context) error {
 	for _, n := range v.Nodes {
 		if n.Role == hearth.RoleMaster && !n.State.Ended() {
 			b.masterNode = n.Id
-			b.masterJSON = fmt.Sprintf("http://%s:%d/json/", n.Host, n.Ports.MasterWebUI)
 		}
 	}
 	if b.masterURL == "" || b.masterNode == "" {

@@ -12,9 +12,12 @@
 //	    same command exec'd directly; the overhead is reported in ms.
 //	 2. A trivial PySpark application (spark.range(100).count()) run as a
 //	    Type=SPARK step, from add-steps to COMPLETED, against the same
-//	    application run with $SPARK_HOME/bin/spark-submit --master <the
-//	    cluster's master> directly, from exec to exit; interleaved, reported as
-//	    medians and their ratio.
+//	    application run directly, from exec to exit, with
+//	    $SPARK_HOME/bin/spark-submit --properties-file <the file `hearth
+//	    spark-client` writes: the cluster's master and RPC secret>;
+//	    interleaved, reported as medians and their ratio. Before each run the
+//	    master's /json, read through Hearth's UI gateway, must list no
+//	    active application.
 //
 // See bench/README.md.
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -70,12 +71,13 @@ type sparkResult struct {
 
 // waitMasterIdle waits (up to 30s) until the Spark master lists no active
 // application, so that a run does not share the cluster with the executors
-// of the previous one; it returns how long it waited.
+// of the previous one; it returns how long it waited. The master's /json is
+// read through Hearth's UI gateway, the only client its UI answers.
 func (b *bench) waitMasterIdle(ctx context.Context) (time.Duration, error) {
 	hc := &http.Client{Timeout: 2 * time.Second}
 	t := time.Now()
 	for {
-		j, err := benchutil.FetchMaster(ctx, hc, b.masterJSON)
+		j, err := b.hearth.FetchMaster(ctx, hc, b.clusterID)
 		if err == nil && len(j.ActiveApps) == 0 {
 			return time.Since(t), nil
 		}
@@ -95,8 +97,60 @@ func (b *bench) sparkSubmitPath() string {
 	return filepath.Join(b.cfg.sparkHome, "bin", "spark-submit")
 }
 
+// sparkClient runs `hearth spark-client`, as a user submitting from outside
+// the cluster would, and checks that the properties file it wrote sends
+// spark-submit to this cluster's master (with the cluster's RPC secret,
+// which the master requires): the direct run then differs from the step
+// only by what Hearth's step path adds.
+func (b *bench) sparkClient(ctx context.Context) error {
+	out, err := b.hearth.CLI(ctx, "spark-client", "--cluster-id", b.clusterID)
+	if err != nil {
+		return err
+	}
+	var sc struct{ PropertiesFile, MasterURL string }
+	if err := json.Unmarshal(out, &sc); err != nil || sc.PropertiesFile == "" {
+		return fmt.Errorf("spark-client: no PropertiesFile in %q", out)
+	}
+	props, err := readProperties(sc.PropertiesFile)
+	if err != nil {
+		return fmt.Errorf("spark-client: %w", err)
+	}
+	if m := props["spark.master"]; m != b.masterURL {
+		return fmt.Errorf("spark-client: %s sets spark.master %q, but the cluster's master is %s", sc.PropertiesFile, m, b.masterURL)
+	}
+	if props["spark.authenticate"] != "true" || props["spark.authenticate.secret"] == "" {
+		b.warn("spark-client: %s sets no spark.authenticate secret: the cluster's RPC is not authenticated, unlike Hearth's default", sc.PropertiesFile)
+	}
+	b.propsFile = sc.PropertiesFile
+	return nil
+}
+
+// readProperties reads the "key value" lines of a Spark properties file
+// (the form `hearth spark-client` writes; "key=value" is also read).
+func readProperties(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		i := strings.IndexAny(line, " \t=:")
+		if i < 0 {
+			out[line] = ""
+			continue
+		}
+		out[line[:i]] = strings.TrimLeft(line[i:], " \t=:")
+	}
+	return out, nil
+}
+
 // runDirect runs the application with spark-submit against the cluster's
-// master, with nothing of Hearth in between.
+// master, with nothing of Hearth in between but the properties file
+// `hearth spark-client` wrote (master and RPC secret).
 func (b *bench) runDirect(ctx context.Context, app, dir string) (sparkDirect, error) {
 	r := sparkDirect{Dir: dir}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -107,7 +161,7 @@ func (b *bench) runDirect(ctx context.Context, app, dir string) (sparkDirect, er
 		return r, err
 	}
 	r.MasterIdleWaitMs = ms(idle)
-	cmd := exec.Command(b.sparkSubmitPath(), "--master", b.masterURL, app)
+	cmd := exec.Command(b.sparkSubmitPath(), "--properties-file", b.propsFile, app)
 	cmd.Env = append(benchutil.CleanEnv(), "SPARK_HOME="+b.cfg.sparkHome, "SPARK_LOCAL_IP=127.0.0.1")
 	cmd.Dir = dir
 	out := filepath.Join(dir, "output.log")
@@ -188,10 +242,13 @@ func (b *bench) spark(ctx context.Context) (*sparkResult, error) {
 	if err := os.WriteFile(app, []byte(sparkApp), 0o644); err != nil {
 		return nil, err
 	}
+	if err := b.sparkClient(ctx); err != nil {
+		return nil, err
+	}
 	res := &sparkResult{
 		App:           sparkApp,
 		Step:          "Type=SPARK,Args=[" + app + "]",
-		DirectCommand: "SPARK_LOCAL_IP=127.0.0.1 " + b.sparkSubmitPath() + " --master " + b.masterURL + " " + app,
+		DirectCommand: "SPARK_LOCAL_IP=127.0.0.1 " + b.sparkSubmitPath() + " --properties-file " + b.propsFile + " " + app,
 		Warmup:        b.cfg.sparkWarmup,
 	}
 	n := 0

@@ -112,12 +112,18 @@ type MasterJSON struct {
 	ActiveApps   []json.RawMessage `json:"activeapps"`
 }
 
-// FetchMaster reads a Spark master's /json document at url.
-func FetchMaster(ctx context.Context, hc *http.Client, url string) (MasterJSON, error) {
+// FetchMaster reads a Spark master's /json document at url, sending
+// authorization as the Authorization header unless it is "": a master
+// started by hand answers directly, a Hearth cluster's only through the
+// gateway (Hearth.FetchMaster). Errors never include authorization.
+func FetchMaster(ctx context.Context, hc *http.Client, url, authorization string) (MasterJSON, error) {
 	var j MasterJSON
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return j, err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hearthcluster/hearth/provision/local"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,18 +16,23 @@ import (
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/client"
+	"github.com/hearthcluster/hearth/provision/local"
 )
 
 // Hearth is one `hearth server` with a private HEARTH_HOME, driven through
-// its CLI (Bin) and its API (API, the client package the CLI uses).
+// its CLI (Bin) and its API (API, the client package the CLI uses). Its
+// clusters' Spark UIs answer only the server's UI gateway, so a benchmark
+// reads a master's /json through Gateway (see FetchMaster).
 type Hearth struct {
 	Bin       string // the hearth binary
 	Home      string // HEARTH_HOME; the server's log is next to it
 	SparkHome string
 
-	Endpoint string         // set by Start
+	Endpoint string         // set by Start: the API's origin
+	Gateway  string         // set by Start: the UI gateway's origin (--gateway-listen)
 	Server   *Group         // set by Start
 	API      *client.Client // set by Start
+	token    string         // set by Start: the admin token, which the gateway also accepts
 	mu       sync.Mutex     //
 	active   string         // cluster that may be running, for cleanup
 }
@@ -41,19 +46,21 @@ func (h *Hearth) Env() []string {
 	return append(CleanEnv(), "HEARTH_HOME="+h.Home, "HEARTH_ENDPOINT="+h.Endpoint, "SPARK_HOME="+h.SparkHome)
 }
 
-// Start runs `hearth server` on a free loopback port and waits until it
-// answers an authenticated request.
+// Start runs `hearth server` with its API and its UI gateway on two free
+// loopback ports and waits until the API answers an authenticated request
+// (the server binds both before it serves either).
 func (h *Hearth) Start(ctx context.Context) error {
-	ports, err := local.FreePorts(1)
+	ports, err := local.FreePorts(2)
 	if err != nil {
 		return err
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	h.Endpoint = "http://" + listen
+	gateway := fmt.Sprintf("127.0.0.1:%d", ports[1])
+	h.Endpoint, h.Gateway = "http://"+listen, "http://"+gateway
 	if err := os.MkdirAll(h.Home, 0o700); err != nil {
 		return err
 	}
-	cmd := exec.Command(h.Bin, "server", "--listen", listen)
+	cmd := exec.Command(h.Bin, "server", "--listen", listen, "--gateway-listen", gateway)
 	cmd.Env = h.Env()
 	cmd.Dir = h.Home
 	if h.Server, err = StartGroup("hearth server", cmd, h.ServerLog()); err != nil {
@@ -68,7 +75,7 @@ func (h *Hearth) Start(ctx context.Context) error {
 			c := client.New(h.Endpoint, token)
 			c.HTTP = &http.Client{Timeout: 5 * time.Second}
 			if _, err := c.ListClusters(ctx); err == nil {
-				h.API = c
+				h.API, h.token = c, token
 				return nil
 			}
 		}
@@ -81,6 +88,24 @@ func (h *Hearth) Start(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// MasterJSONURL is the gateway's URL of the /json document of cluster id's
+// Spark master.
+func (h *Hearth) MasterJSONURL(id string) string {
+	return h.Gateway + "/clusters/" + url.PathEscape(id) + "/ui/json/"
+}
+
+// Authorization is the Authorization header value the gateway accepts from
+// a program: the admin token. Never log it.
+func (h *Hearth) Authorization() string { return "Bearer " + h.token }
+
+// FetchMaster reads the /json document of cluster id's Spark master through
+// the gateway, the only client its UI answers, which adds a hop to what a
+// direct read would take. Before the master is placed the gateway answers
+// 409, and while its UI is not listening 503: both are errors.
+func (h *Hearth) FetchMaster(ctx context.Context, hc *http.Client, id string) (MasterJSON, error) {
+	return FetchMaster(ctx, hc, h.MasterJSONURL(id), h.Authorization())
 }
 
 // CLI runs the hearth CLI against the server and returns its stdout.
