@@ -454,6 +454,16 @@ func (a *Agent) authorizeUI(req *http.Request) {
 	}
 }
 
+// signedMasterUI is this master node's Spark UI address when the agent
+// signs requests to it, "" otherwise. Callers hold a.mu.
+func (a *Agent) signedMasterUI() string {
+	key, _ := a.uiKey.Load().(string)
+	if key == "" || a.plan.Master == nil {
+		return ""
+	}
+	return fmt.Sprintf("http://%s:%d", a.plan.Host, a.plan.Master.WebUIPort)
+}
+
 func (a *Agent) distribution(p hearth.Plan) (spark.Distribution, error) {
 	if p.SparkHome != "" {
 		v, err := spark.VersionOf(p.SparkHome)

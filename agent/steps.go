@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,9 @@ type stepRunner struct {
 	host string // the node's address
 	// driverOpts is the agent's driverOpts when the step started.
 	driverOpts string
+	// masterUI is the master's web UI (http://host:port), when the agent
+	// can sign requests to it; "" otherwise.
+	masterUI string
 
 	mu        sync.Mutex
 	pid       int
@@ -47,7 +51,8 @@ type stepRunner struct {
 
 func (a *Agent) startStep(run hearth.StepRun, dist spark.Distribution, masterURL string) *stepRunner {
 	r := &stepRunner{a: a, run: run, dist: dist, url: masterURL, host: a.plan.Host, driverOpts: a.driverOpts,
-		dir: filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
+		masterUI: a.signedMasterUI(),
+		dir:      filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
 	if _, err := os.Stat(filepath.Join(r.dir, "controller")); err == nil {
 		// A previous agent started this step and died: its outcome is lost.
 		r.done, r.exit = true, -1
@@ -282,6 +287,24 @@ func (r *stepRunner) killDriver(env []string) {
 	r.logf("Killing driver %s", m[1])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if r.masterUI != "" {
+		// The master's UI kills drivers for requests signed with the
+		// cluster's UI key. (The legacy client below would need the RPC
+		// secret, which spark-class does not hand a plain class.)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.masterUI+"/driver/kill/?terminate=true&id="+neturl.QueryEscape(string(m[1])), nil)
+		if err == nil {
+			r.a.authorizeUI(req)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode < 400 {
+					return
+				}
+				err = fmt.Errorf("%s", resp.Status)
+			}
+			r.logf("ERROR kill driver %s through the master UI: %v", m[1], err)
+		}
+	}
 	// spark-submit --kill needs the master's REST server, off by default;
 	// the legacy client speaks the master's own RPC.
 	kill := exec.CommandContext(ctx, filepath.Join(r.dist.Home, "bin", "spark-class"), "org.apache.spark.deploy.Client", "kill", r.url, string(m[1]))
