@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -53,17 +52,17 @@ func TestLocalCluster(t *testing.T) {
 		t.Fatalf("%d nodes, want 3", len(v.Nodes))
 	}
 
-	// The master's own account, fetched directly from its UI port.
+	// The master's UI port answers only the gateway, which signs its
+	// requests; the master's own account, through the gateway.
 	resp, err := http.Get(c.Spark.UIURL + "json/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m masterJSON
-	err = json.NewDecoder(resp.Body).Decode(&m)
 	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the master UI answered a direct request with %s, want 403 Forbidden", resp.Status)
 	}
+	m := decodeJSON[masterJSON](t, e.gatewayGet("/clusters/"+created.ClusterId+"/ui/json/"))
 	if m.Status != "ALIVE" || m.AliveWorkers != 2 || len(m.Workers) != 2 {
 		t.Fatalf("master /json: status %s, aliveworkers %d, %d workers; want ALIVE, 2, 2", m.Status, m.AliveWorkers, len(m.Workers))
 	}
@@ -73,9 +72,12 @@ func TestLocalCluster(t *testing.T) {
 		}
 	}
 
-	// A real application on the cluster.
+	// A real application on the cluster, submitted from outside with the
+	// settings hearth spark-client writes (the cluster's RPC is
+	// authenticated).
 	home := sparkHome(t)
-	submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", c.Spark.MasterURL,
+	client := decodeJSON[struct{ PropertiesFile string }](t, e.ok("spark-client", "--cluster-id", created.ClusterId, "--output-dir", t.TempDir()))
+	submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--properties-file", client.PropertiesFile,
 		"--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
 		filepath.Join(home, "examples", "src", "main", "python", "pi.py"), "4")
 	submit.Env = append(e.environ(), "SPARK_LOCAL_IP=127.0.0.1")

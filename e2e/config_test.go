@@ -95,13 +95,15 @@ print("COUNT", s.range(1000).count())
 		}
 		resp, err := http.Get(e.describe(id).Cluster.Spark.HistoryURL + "api/v1/applications")
 		if err == nil {
-			json.NewDecoder(resp.Body).Decode(&apps)
 			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("the History Server answered a direct request with %s, want 403 Forbidden", resp.Status)
+			}
+		}
+		if code, body := e.gatewayTry("/clusters/" + id + "/hs/api/v1/applications"); code == http.StatusOK {
+			json.Unmarshal([]byte(body), &apps)
 		}
 		if len(apps) == 1 && apps[0].Name == "conf.py" && apps[0].Attempts[0].Completed {
-			if body := e.gatewayGet("/clusters/" + id + "/hs/api/v1/applications"); !strings.Contains(body, `"conf.py"`) {
-				t.Errorf("History Server through the gateway: %q", body)
-			}
 			break
 		}
 		if time.Now().After(deadline) {
@@ -146,9 +148,18 @@ func TestSparkConnect(t *testing.T) {
 	e := newEnv(t)
 	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "2",
 		"--applications", "Name=Spark", "Name=SparkConnect", "--wait")).ClusterId
-	url := e.describe(id).Cluster.Spark.ConnectURL
-	if !strings.HasPrefix(url, "sc://127.0.0.1:") {
+	if url := e.describe(id).Cluster.Spark.ConnectURL; !strings.HasPrefix(url, "sc://127.0.0.1:") {
 		t.Fatalf("ConnectURL %q", url)
+	}
+	// The server wants the cluster's Connect token, which spark-client
+	// writes into a private env file.
+	sc := decodeJSON[struct{ ConnectURL, ConnectEnvFile string }](t, e.ok("spark-client", "--cluster-id", id, "--output-dir", t.TempDir()))
+	envFile, err := os.ReadFile(sc.ConnectEnvFile)
+	if err != nil || !strings.HasPrefix(string(envFile), "SPARK_CONNECT_AUTHENTICATE_TOKEN=") {
+		t.Fatalf("spark-client env file %s: %q, %v", sc.ConnectEnvFile, envFile, err)
+	}
+	if fi, _ := os.Stat(sc.ConnectEnvFile); fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s is %v, want 0600", sc.ConnectEnvFile, fi.Mode().Perm())
 	}
 	client := filepath.Join(t.TempDir(), "client.py")
 	os.WriteFile(client, []byte(`import os, sys, time
@@ -160,15 +171,24 @@ for attempt in range(60):  # the server is a Spark application: it may still be 
         spark.stop()
         os._exit(0)
     except Exception as e:
-        print("retry:", type(e).__name__, flush=True)
+        print("retry:", type(e).__name__, str(e)[:300].replace("\n", " "), flush=True)
+        if sys.argv[2] == "once":
+            os._exit(3)
         time.sleep(2)
 os._exit(1)
 `), 0o644)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "python3", client, url).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "python3", client, sc.ConnectURL, "retry")
+	cmd.Env = append(os.Environ(), strings.TrimSpace(string(envFile)))
+	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "CONNECT 4950") {
 		t.Fatalf("spark connect client: %v\n%s", err, out)
+	}
+	// Without the token the server, now up, refuses the client.
+	out, err = exec.CommandContext(ctx, "python3", client, sc.ConnectURL, "once").CombinedOutput()
+	if err == nil || strings.Contains(string(out), "CONNECT") || !strings.Contains(strings.ToLower(string(out)), "unauthenticated") {
+		t.Errorf("a Connect client without the token: %v\n%s", err, out)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -284,21 +283,14 @@ type drivers struct {
 	completed string
 }
 
-// masterDrivers reads the drivers the Spark master knows of from its /json.
-func masterDrivers(t *testing.T, uiURL string) drivers {
-	t.Helper()
-	resp, err := http.Get(uiURL + "json/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m struct {
+// masterDrivers reads the drivers the Spark master of cluster id knows of
+// from its /json, through the gateway.
+func (e *env) masterDrivers(id string) drivers {
+	e.t.Helper()
+	m := decodeJSON[struct {
 		ActiveDrivers    []struct{ State string } `json:"activedrivers"`
 		CompletedDrivers []struct{ State string } `json:"completeddrivers"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		t.Fatal(err)
-	}
+	}](e.t, e.gatewayGet("/clusters/"+id+"/ui/json/"))
 	var states []string
 	for _, d := range m.CompletedDrivers {
 		states = append(states, d.State)

@@ -92,8 +92,7 @@ func TestStepJVMClusterMode(t *testing.T) {
 	if st := e.waitStepEnd(id, ids[2]); st.Status.State != hearth.StepCancelled {
 		t.Errorf("sleep step %s after cancel, want CANCELLED", st.Status.State)
 	}
-	v := e.describe(id)
-	resp := masterDrivers(t, v.Cluster.Spark.UIURL)
+	resp := e.masterDrivers(id)
 	if resp.active != 0 || !strings.Contains(resp.completed, "KILLED") {
 		t.Errorf("after cancel the master has %d active drivers, completed %s; want 0 and a KILLED one", resp.active, resp.completed)
 	}
