@@ -103,6 +103,27 @@ func InstanceTypeNames() []string {
 type Host struct {
 	CPUs     int
 	MemoryMB int
+	// CommittedMB is the memory already promised to the clusters running
+	// on the host (their workers and daemon JVMs), CommittedBy how many
+	// clusters those are.
+	CommittedMB, CommittedBy int
+}
+
+// HostMemoryMB is the host memory cluster c holds while it runs: its
+// workers' memory and a heap for each of its Spark daemons.
+func (c *Cluster) HostMemoryMB() int {
+	masterWorks := c.MasterRunsWorker()
+	total := 0
+	for _, g := range c.InstanceGroups {
+		total += g.RequestedInstanceCount * DaemonHeapMB
+		if g.InstanceGroupType != RoleMaster || masterWorks {
+			total += g.RequestedInstanceCount * g.Spark.MemoryMB
+		}
+	}
+	if masterWorks {
+		total += DaemonHeapMB
+	}
+	return total
 }
 
 // Local clusters reserve this much host memory for the OS, Hearth itself and
@@ -133,10 +154,16 @@ func FitToHost(c *Cluster, h Host) ([]string, error) {
 	if masterWorks {
 		daemons++ // the master node runs a master and a worker daemon
 	}
-	budget := h.MemoryMB - HostReserveMB - DaemonHeapMB*daemons
+	budget := h.MemoryMB - h.CommittedMB - HostReserveMB - DaemonHeapMB*daemons
 	if budget < workers*MinWorkerMemory {
+		has := fmt.Sprintf("this host has %d MiB of memory", h.MemoryMB)
+		fix := "use fewer workers"
+		if h.CommittedMB > 0 {
+			has += fmt.Sprintf(", %d MiB of it held by %d running cluster(s),", h.CommittedMB, h.CommittedBy)
+			fix += ", or terminate a cluster first"
+		}
 		return nil, Invalid("instance-groups", fmt.Sprintf("%d workers", workers),
-			fmt.Sprintf("this host has %d MiB of memory, too little for %d Spark workers of at least %d MiB each plus %d MiB of reserve; use fewer workers", h.MemoryMB, workers, MinWorkerMemory, HostReserveMB+DaemonHeapMB*daemons))
+			fmt.Sprintf("%s too little for %d Spark workers of at least %d MiB each plus %d MiB of reserve; %s", has, workers, MinWorkerMemory, HostReserveMB+DaemonHeapMB*daemons, fix))
 	}
 	scaled := shareMemory(c, masterWorks, budget)
 	var notes []string

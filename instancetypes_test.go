@@ -1,6 +1,7 @@
 package hearth_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -174,5 +175,25 @@ func TestFitToHostMinimumStaysWithinBudget(t *testing.T) {
 	}
 	if total > budget {
 		t.Errorf("workers get %d MiB in all, more than the host's budget of %d MiB", total, budget)
+	}
+}
+
+// TestFitToHostCountsRunningClusters: on a single-host provisioner, what
+// running clusters hold is not there for a new one; the refusal says so.
+func TestFitToHostCountsRunningClusters(t *testing.T) {
+	running := fitCluster(t, "local.small", "local.medium", 2)
+	held := running.HostMemoryMB()
+	if want := 2*running.InstanceGroups[1].Spark.MemoryMB + 3*hearth.DaemonHeapMB; held != want {
+		t.Fatalf("HostMemoryMB = %d, want %d (two workers and three daemon heaps)", held, want)
+	}
+	host := hearth.Host{CPUs: 8, MemoryMB: 8192}
+	if _, err := hearth.FitToHost(fitCluster(t, "local.small", "local.medium", 2), host); err != nil {
+		t.Fatalf("alone on the host: %v", err)
+	}
+	host.CommittedMB, host.CommittedBy = held, 1
+	_, err := hearth.FitToHost(fitCluster(t, "local.small", "local.medium", 2), host)
+	var ve *hearth.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "instance-groups" || !strings.Contains(err.Error(), "held by 1 running cluster") {
+		t.Errorf("beside a running cluster: %v, want a refusal naming instance-groups and the running cluster", err)
 	}
 }

@@ -395,3 +395,51 @@ func TestJupyterTokenNotShown(t *testing.T) {
 		t.Errorf("control.JupyterAuthorization = %q, %v; the gateway needs %q", got, err, "token "+token)
 	}
 }
+
+// TestAgentLogChunkOffset: an agent's log chunk must start at a byte
+// offset from 0 to MaxLogOffset; anything else is refused naming Offset,
+// and nothing is written.
+func TestAgentLogChunkOffset(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, err := e.cp.CreateCluster(ctx, hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.cp.AddSteps(ctx, c.Id, []hearth.StepConfig{{Name: "s", HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"echo", "hi"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := e.cp.Store().Nodes(ctx, c.Id)
+	if err != nil || len(nodes) == 0 {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{-1, -1 << 62, hearth.MaxLogOffset + 1} {
+		_, err := e.cp.AppendStepLog(ctx, nodes[0], hearth.LogChunk{StepId: ids[0], Stream: "stdout", Offset: off, Data: []byte("evil")})
+		var ve *hearth.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "Offset" {
+			t.Errorf("offset %d: %v, want a refusal naming Offset", off, err)
+		}
+	}
+	next, err := e.cp.AppendStepLog(ctx, nodes[0], hearth.LogChunk{StepId: ids[0], Stream: "stdout", Offset: 0, Data: []byte("hi\n")})
+	if err != nil || next != 3 {
+		t.Errorf("a good chunk: next %d, %v; want 3", next, err)
+	}
+}
+
+// TestNodeAuthAnswersAlike: an unknown node and a known node with a wrong
+// credential get the same answer, so node ids cannot be probed.
+func TestNodeAuthAnswersAlike(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, err := e.cp.CreateCluster(ctx, hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, _ := e.cp.Store().Nodes(ctx, c.Id)
+	_, unknown := e.cp.AuthenticateNode(ctx, "i-00000000000000000", "hnt_x")
+	_, wrong := e.cp.AuthenticateNode(ctx, nodes[0].Id, "hnt_x")
+	if unknown == nil || wrong == nil || unknown.Error() != wrong.Error() || !errors.Is(wrong, hearth.ErrUnauthorized) {
+		t.Errorf("unknown node: %v; wrong credential: %v; want one and the same refusal", unknown, wrong)
+	}
+}

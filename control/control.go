@@ -163,6 +163,17 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 		if err != nil {
 			return nil, fmt.Errorf("read host resources: %w", err)
 		}
+		// Every node of every cluster on this provisioner shares the host.
+		live, err := s.store.Clusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating)
+		if err != nil {
+			return nil, err
+		}
+		for _, other := range live {
+			if other.Provisioner == c.Provisioner {
+				host.CommittedMB += other.HostMemoryMB()
+				host.CommittedBy++
+			}
+		}
 		notes, err := hearth.FitToHost(c, host)
 		if err != nil {
 			return nil, err
@@ -255,18 +266,24 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// errNodeCredential is the one answer for an unknown node and a wrong
+// credential: telling them apart would let anyone probe for node ids.
+var errNodeCredential = fmt.Errorf("%w: unknown node or bad node credential", hearth.ErrUnauthorized)
+
 // AuthenticateNode returns the node whose credential token is, or an error
 // wrapping hearth.ErrUnauthorized. Ended nodes are refused.
 func (s *Server) AuthenticateNode(ctx context.Context, nodeID, token string) (*hearth.Node, error) {
 	n, err := s.store.Node(ctx, nodeID)
 	if err != nil {
 		if errors.Is(err, hearth.ErrNotFound) {
-			return nil, fmt.Errorf("%w: unknown node", hearth.ErrUnauthorized)
+			// Compare anyway, so an unknown node takes as long to refuse.
+			subtle.ConstantTimeCompare([]byte(hashToken(token)), []byte(hashToken("")))
+			return nil, errNodeCredential
 		}
 		return nil, err
 	}
 	if n.TokenHash == "" || subtle.ConstantTimeCompare([]byte(n.TokenHash), []byte(hashToken(token))) != 1 {
-		return nil, fmt.Errorf("%w: bad node credential", hearth.ErrUnauthorized)
+		return nil, errNodeCredential
 	}
 	if n.State.Ended() {
 		return nil, fmt.Errorf("%w: node %s is %s", hearth.ErrUnauthorized, n.Id, n.State)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -436,6 +437,9 @@ func validStream(stream string) bool { return slices.Contains(hearth.LogStreams,
 func (s *Server) AppendStepLog(ctx context.Context, n *hearth.Node, chunk hearth.LogChunk) (int64, error) {
 	if !validStream(chunk.Stream) {
 		return 0, hearth.Invalid("Stream", chunk.Stream, "must be controller, stdout or stderr")
+	}
+	if chunk.Offset < 0 || chunk.Offset > hearth.MaxLogOffset {
+		return 0, hearth.Invalid("Offset", strconv.FormatInt(chunk.Offset, 10), fmt.Sprintf("must be between 0 and %d", hearth.MaxLogOffset))
 	}
 	if _, err := s.store.Step(ctx, n.ClusterId, chunk.StepId); err != nil {
 		return 0, err

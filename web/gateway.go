@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/control"
@@ -86,6 +87,16 @@ func (s *Server) gateway(app gatewayApp) func(http.ResponseWriter, *http.Request
 			return nil
 		}
 		base := rewriteBase(prefix, rest)
+		// The server's deadlines suit API calls, not a JupyterLab kernel's
+		// WebSocket (hijacked: it keeps the connection's deadlines) or a
+		// large event log download.
+		rc := http.NewResponseController(w)
+		if r.Header.Get("Upgrade") != "" {
+			rc.SetReadDeadline(time.Time{})
+			rc.SetWriteDeadline(time.Time{})
+		} else {
+			rc.SetWriteDeadline(time.Now().Add(gatewayWriteTimeout))
+		}
 		proxy := &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.Out.URL.Scheme, pr.Out.URL.Host = up.Scheme, up.Host
@@ -140,6 +151,9 @@ func (s *Server) gateway(app gatewayApp) func(http.ResponseWriter, *http.Request
 		return nil
 	}
 }
+
+// gatewayWriteTimeout bounds how long one proxied answer may take to send.
+const gatewayWriteTimeout = 15 * time.Minute
 
 // proxiedTarget matches the part of a gateway path that names a UI the
 // Spark master proxies: /proxy/<worker-or-app-id>.

@@ -185,8 +185,8 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		Control: cp, API: api.New(cp, token, o.region, log), Logger: log,
 		ConsolePort: ln.Addr().(*net.TCPAddr).Port, GatewayPort: gln.Addr().(*net.TCPAddr).Port,
 	})
-	srv := &http.Server{Handler: console.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	gsrv := &http.Server{Handler: console.GatewayHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(console.Handler())
+	gsrv := newHTTPServer(console.GatewayHandler())
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- gsrv.Serve(gln) }()
@@ -212,4 +212,20 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		err = nil
 	}
 	return err
+}
+
+// HTTP timeouts: a client that trickles a request, or never reads its
+// answer, cannot hold a connection open. The longest handlers are
+// long-polls of 25 s; the gateway lifts the write deadline for the
+// WebSockets and downloads it proxies.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpReadTimeout       = time.Minute
+	httpWriteTimeout      = 2 * time.Minute
+	httpIdleTimeout       = 2 * time.Minute
+)
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout}
 }
