@@ -334,15 +334,7 @@ func TestActiveStepLimit(t *testing.T) {
 // file system as a negative or unreadable position.
 func TestStepLogOffset(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
-	c, err := e.cp.CreateCluster(ctx, hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := e.cp.AddSteps(ctx, c.Id, []hearth.StepConfig{{Name: "s", HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"echo", "hi"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ids := e.clusterWithStep()
 	logs := "/api/v1/clusters/" + c.Id + "/steps/" + ids[0] + "/logs/stdout"
 	for _, bad := range []string{"-1", "-9223372036854775808", "abc", "12abc", "1e3", "99999999999999999999", "9007199254740992"} {
 		st, eb, _ := e.do("GET", logs+"?offset="+bad, nil, asAdmin)
@@ -402,14 +394,7 @@ func TestJupyterTokenNotShown(t *testing.T) {
 func TestAgentLogChunkOffset(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c, err := e.cp.CreateCluster(ctx, hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := e.cp.AddSteps(ctx, c.Id, []hearth.StepConfig{{Name: "s", HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"echo", "hi"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ids := e.clusterWithStep()
 	nodes, err := e.cp.Store().Nodes(ctx, c.Id)
 	if err != nil || len(nodes) == 0 {
 		t.Fatal(err)
@@ -442,4 +427,20 @@ func TestNodeAuthAnswersAlike(t *testing.T) {
 	if unknown == nil || wrong == nil || unknown.Error() != wrong.Error() || !errors.Is(wrong, hearth.ErrUnauthorized) {
 		t.Errorf("unknown node: %v; wrong credential: %v; want one and the same refusal", unknown, wrong)
 	}
+}
+
+// clusterWithStep creates a one-node cluster with one step (nothing runs:
+// there is no reconcile loop) and returns it and the step's ids.
+func (e *tenv) clusterWithStep() (*hearth.Cluster, []string) {
+	e.t.Helper()
+	ctx := context.Background()
+	c, err := e.cp.CreateCluster(ctx, hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ids, err := e.cp.AddSteps(ctx, c.Id, []hearth.StepConfig{{Name: "s", HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"echo", "hi"}}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, ids
 }

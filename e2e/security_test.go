@@ -38,7 +38,9 @@ func TestLocalUserIsKeptOut(t *testing.T) {
 		t.Fatalf("setpriv (util-linux) is needed: %v", err)
 	}
 	e := newEnv(t)
-	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "1", "--wait")).ClusterId
+	// With network encryption on, which spark-client passes on to clients.
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "1",
+		"--configurations", `[{"Classification":"spark-defaults","Properties":{"spark.network.crypto.enabled":"true"}}]`, "--wait")).ClusterId
 	v := e.describe(id)
 	s := v.Cluster.Spark
 	if !strings.Contains(v.SubmitHint, "spark-client") {
@@ -135,6 +137,11 @@ func (e *env) submitThroughHearth(ctx context.Context, id, home string) {
 		t.Fatalf("properties file %s: %v, %v; want mode 0600", sc.PropertiesFile, fi, err)
 	}
 	conf, _ := os.ReadFile(sc.PropertiesFile)
+	v := e.describe(id)
+	clusterCrypto := v.SparkDefaults[v.Cluster.InstanceGroups[0].Id]["spark.network.crypto.enabled"] == "true"
+	if clientCrypto := strings.Contains(string(conf), "spark.network.crypto.enabled true"); clientCrypto != clusterCrypto {
+		t.Errorf("the cluster encrypts its RPC: %v; spark-client's settings do: %v", clusterCrypto, clientCrypto)
+	}
 	if !strings.Contains(string(conf), "spark.authenticate.secret ") || strings.Contains(sc.SubmitCommand, "secret") {
 		t.Errorf("spark-client: conf %q, command %q", conf, sc.SubmitCommand)
 	}
