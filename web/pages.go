@@ -232,12 +232,20 @@ func (s *Server) sparkLive(ctx context.Context, c *hearth.Cluster) *sparkLive {
 		return live
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.JoinPath("json/").String(), nil)
+	// The master's UI answers only requests the gateway's key signed.
+	if auth, err := s.cp.SparkUIAuthorization(ctx, c.Id); err == nil && auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
 	resp, err := s.http.Do(req)
 	if err != nil {
 		live.Error = "the Spark master UI does not answer yet: " + err.Error()
 		return live
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		live.Error = "the Spark master UI answered " + resp.Status
+		return live
+	}
 	var m masterJSON
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		live.Error = fmt.Sprintf("the Spark master UI answered %s with no status: %v", resp.Status, err)
