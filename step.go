@@ -161,6 +161,10 @@ func NewStep(c *Cluster, cfg StepConfig, i int, now time.Time) (*Step, error) {
 		return nil, Invalid(field+".HadoopJarStep.Args", "[]", "command-runner.jar needs the command to run, e.g. Args=[spark-submit,app.py]")
 	case IsScriptRunner(jar.Jar) && len(jar.Args) == 0:
 		return nil, Invalid(field+".HadoopJarStep.Args", "[]", "script-runner.jar needs the script's location as its first argument")
+	case IsCommandRunner(jar.Jar):
+		if why, ok := hadoopOnlyCommands[baseName(jar.Args[0])]; ok {
+			return nil, Invalid(field+".HadoopJarStep.Args[0]", jar.Args[0], why)
+		}
 	}
 	var props []KeyValue
 	for _, kv := range jar.Properties {
@@ -185,6 +189,31 @@ func NewStep(c *Cluster, cfg StepConfig, i int, now time.Time) (*Step, error) {
 		},
 	}, nil
 }
+
+// Step types of EMR that run on Hadoop itself, which a Spark standalone
+// cluster does not have: why each is refused and what to do instead.
+var unsupportedStepTypes = map[string]string{
+	"STREAMING": "step type STREAMING (Hadoop streaming) needs Hadoop MapReduce, which Hearth's Spark standalone clusters do not run; rewrite it as a Spark step (Type=Spark; rdd.pipe runs the same mapper script)",
+	"HIVE":      "step type HIVE needs Apache Hive, which Hearth's clusters do not run; run the HiveQL with Spark SQL instead: Type=Spark,Args=[spark-sql,-f,script.q] or spark.sql(...) in an application",
+	"PIG":       "step type PIG needs Apache Pig, which Hearth's clusters do not run; rewrite the script as a Spark step (Type=Spark)",
+	"IMPALA":    "step type IMPALA needs Apache Impala, which Hearth's clusters do not run; use Spark SQL: Type=Spark,Args=[spark-sql,-f,script.sql]",
+}
+
+// hadoopOnlyCommands are what the aws CLI turns those step types into
+// (command-runner.jar's first argument), and other Hadoop-only commands.
+var hadoopOnlyCommands = map[string]string{
+	"hadoop-streaming": unsupportedStepTypes["STREAMING"],
+	"hive-script":      unsupportedStepTypes["HIVE"],
+	"pig-script":       unsupportedStepTypes["PIG"],
+	"impala-shell":     unsupportedStepTypes["IMPALA"],
+	"hadoop":           "the hadoop command needs a Hadoop cluster, which Hearth's Spark standalone clusters do not run; use a Spark step (Type=Spark) instead",
+	"s3-dist-cp":       "s3-dist-cp is EMR's own copy tool, which Hearth does not have; copy with the aws CLI (aws s3 cp) in a command-runner step, or read the data from Spark directly",
+}
+
+// UnsupportedStepType says why an EMR step type (Type=... in the CLI
+// shorthand, any case) cannot run on Hearth, or "" if it is not one of
+// those.
+func UnsupportedStepType(t string) string { return unsupportedStepTypes[strings.ToUpper(t)] }
 
 // ParseActionOnFailure accepts EMR's values (case-insensitively); empty
 // means CONTINUE, the CLI's default.
@@ -226,6 +255,10 @@ func (s *Step) SetState(state StepState, message string, now time.Time) {
 
 // spark-submit options that take no value.
 var submitFlags = map[string]bool{"--verbose": true, "-v": true, "--supervise": true, "--help": true, "-h": true, "--version": true}
+
+// SparkSubmitSwitch reports whether flag is a spark-submit option that
+// takes no value.
+func SparkSubmitSwitch(flag string) bool { return submitFlags[flag] }
 
 // SparkSubmitAppIndex returns the index in args (args[0] is spark-submit)
 // of the application resource — the first argument that is not an option

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +39,11 @@ type stepRunner struct {
 	// masterUI is the master's web UI (http://host:port), when the agent
 	// can sign requests to it; "" otherwise.
 	masterUI string
+	// executorCores is the cluster's spark.executor.cores (0 if unset), for
+	// translating a YARN executor count.
+	executorCores int
+	// defaultDriverJavaOpts is the cluster's spark.driver.extraJavaOptions.
+	defaultDriverJavaOpts string
 
 	mu        sync.Mutex
 	pid       int
@@ -51,8 +58,9 @@ type stepRunner struct {
 
 func (a *Agent) startStep(run hearth.StepRun, dist spark.Distribution, masterURL string) *stepRunner {
 	r := &stepRunner{a: a, run: run, dist: dist, url: masterURL, host: a.plan.Host, driverOpts: a.driverOpts,
-		masterUI: a.signedMasterUI(),
-		dir:      filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
+		masterUI: a.signedMasterUI(), executorCores: atoi(a.plan.Conf.SparkDefaults["spark.executor.cores"]),
+		defaultDriverJavaOpts: a.plan.Conf.SparkDefaults["spark.driver.extraJavaOptions"],
+		dir:                   filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
 	if _, err := os.Stat(filepath.Join(r.dir, "controller")); err == nil {
 		// A previous agent started this step and died: its outcome is lost.
 		r.done, r.exit = true, -1
@@ -345,7 +353,9 @@ func (r *stepRunner) command() (args, env []string, err error) {
 	env = append(r.dist.Env(r.host, r.a.dirs), "PYSPARK_PYTHON="+python())
 	switch {
 	case hearth.IsCommandRunner(cfg.Jar):
-		args = append([]string{}, cfg.Args...)
+		if args, err = r.emrCommand(append([]string{}, cfg.Args...)); err != nil {
+			return nil, nil, err
+		}
 	case hearth.IsScriptRunner(cfg.Jar):
 		args = append([]string{}, cfg.Args...)
 	default:
@@ -375,11 +385,8 @@ func (r *stepRunner) command() (args, env []string, err error) {
 // sparkSubmit points a spark-submit command line at this cluster.
 func (r *stepRunner) sparkSubmit(args []string) []string {
 	out := []string{r.dist.SubmitPath()}
-	rest := args[1:]
-	hasMaster := false
-	for _, a := range rest {
-		hasMaster = hasMaster || a == "--master" || strings.HasPrefix(a, "--master=")
-	}
+	rest, hasMaster := r.translateYARN(args[1:])
+	args = append([]string{args[0]}, rest...)
 	if !hasMaster {
 		out = append(out, "--master", r.url)
 	}
@@ -388,6 +395,10 @@ func (r *stepRunner) sparkSubmit(args []string) []string {
 	}
 	app := hearth.SparkSubmitAppIndex(args)
 	python := app > 0 && strings.HasSuffix(args[app], ".py")
+	var driverJavaOpts string
+	if r.driverOpts != "" && !python && slices.Contains(rest, "--deploy-mode") {
+		rest, driverJavaOpts = withoutDriverJavaOptions(rest, app-1, r.defaultDriverJavaOpts)
+	}
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--deploy-mode" && i+1 < len(rest) && rest[i+1] == "cluster" {
@@ -401,8 +412,10 @@ func (r *stepRunner) sparkSubmit(args []string) []string {
 				out = append(out, "--deploy-mode", "cluster", "--conf", "spark.standalone.submit.waitAppCompletion=true")
 				if r.driverOpts != "" {
 					// The worker that runs the driver withholds the RPC
-					// secret from it (SPARK-25078): it reads it from a file.
-					out = append(out, "--conf", "spark.driver.defaultJavaOptions="+r.driverOpts)
+					// secret from it (SPARK-25078): it reads it from a
+					// file. (The legacy client Spark submits cluster-mode
+					// drivers with reads only extraJavaOptions.)
+					out = append(out, "--conf", strings.TrimSpace("spark.driver.extraJavaOptions="+r.driverOpts+" "+driverJavaOpts))
 				}
 			}
 			i++
@@ -411,6 +424,33 @@ func (r *stepRunner) sparkSubmit(args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// withoutDriverJavaOptions removes the driver's Java options from the
+// spark-submit options rest[:end] (--driver-java-options, or --conf
+// spark.driver.extraJavaOptions) and returns them, or fallback (the
+// cluster's spark-defaults value) when there are none, so Hearth's own can
+// go first in the one setting Spark reads.
+func withoutDriverJavaOptions(rest []string, end int, fallback string) ([]string, string) {
+	var out []string
+	opts := fallback
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if i < end && i+1 < len(rest) {
+			if a == "--driver-java-options" {
+				opts = rest[i+1]
+				i++
+				continue
+			}
+			if v, ok := strings.CutPrefix(rest[i+1], "spark.driver.extraJavaOptions="); a == "--conf" && ok {
+				opts = v
+				i++
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out, opts
 }
 
 // fetch brings a file:// or http(s):// argument into the step's directory
@@ -609,4 +649,9 @@ func scanExceptions(path string) (py, cause, thread, jvm *hearth.FailureDetails)
 		}
 	}
 	return py, cause, thread, jvm
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/spark"
 )
 
 // AddSteps validates cfgs and appends them to the cluster's queue, all or
@@ -72,10 +73,10 @@ func checkStepFiles(st *hearth.Step, i int) error {
 	args := st.Config.Args
 	for j, a := range args {
 		path, isURI := strings.CutPrefix(a, "file://")
-		app := j > 0 && hearth.IsCommandRunner(st.Config.Jar) && args[0] == "spark-submit" && j == hearth.SparkSubmitAppIndex(args)
+		app := j > 0 && hearth.IsCommandRunner(st.Config.Jar) && spark.EMRCommand(args[0]) == "spark-submit" && j == hearth.SparkSubmitAppIndex(args)
 		script := j == 0 && hearth.IsScriptRunner(st.Config.Jar)
-		if !isURI && !((app || script) && filepath.IsAbs(a)) {
-			continue
+		if !isURI && !((app || script) && filepath.IsAbs(a)) || spark.IsEMRPath(a) {
+			continue // EMR's /usr/lib/spark paths are the node's runtime
 		}
 		if _, err := os.Stat(path); err != nil {
 			return hearth.Invalid(fmt.Sprintf("steps[%d].HadoopJarStep.Args[%d]", i, j), a, "no such file on the Hearth server's host; give an existing path (absolute, or file://...)")

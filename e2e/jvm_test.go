@@ -30,7 +30,7 @@ func helloJar(t *testing.T) string {
 		cmd := exec.Command(c[0], c[1:]...)
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Skipf("%s (a JDK is needed to build the test jar): %v\n%s", c[0], err, out)
+			t.Fatalf("%s (a JDK is needed to build the test jar; make test installs one): %v\n%s", c[0], err, out)
 		}
 	}
 	return filepath.Join(dir, "hello.jar")

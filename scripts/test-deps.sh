@@ -16,6 +16,18 @@ if [ ! -x /usr/bin/aws ]; then
   fi
 fi
 
+# A JDK: tests compile small Java applications (javac, jar).
+if ! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing a JDK (javac, jar) for the tests' Java applications ..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+  else
+    echo "the tests need a JDK (javac and jar): sudo apt-get install -y openjdk-17-jdk-headless" >&2
+    exit 1
+  fi
+fi
+
 if ! "$PYTHON" -c 'import boto3, awscli' 2>/dev/null; then
   echo "installing boto3 and the aws CLI v1 from PyPI ..." >&2
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore boto3 awscli

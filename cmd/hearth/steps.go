@@ -51,6 +51,9 @@ func parseSteps(args []string) ([]hearth.StepConfig, error) {
 			}
 			cfg.HadoopJarStep = hearth.HadoopJarStepConfig{Jar: it.Jar, MainClass: it.MainClass, Args: it.Args}
 		default:
+			if why := hearth.UnsupportedStepType(it.Type); why != "" {
+				return nil, hearth.Invalid(field+".Type", it.Type, why)
+			}
 			return nil, hearth.Invalid(field+".Type", it.Type, "unknown step type; supported: SPARK, CUSTOM_JAR")
 		}
 		if it.Properties != "" {
