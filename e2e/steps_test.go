@@ -589,7 +589,8 @@ func TestStepLifecycle(t *testing.T) {
 			want    []string
 		}{
 			{"malformed shorthand", cluster, []string{"Type=SPARK,Args=[a,b"}, exitInvalid, []string{"--steps[0].Args", "]"}},
-			{"unknown step type", cluster, []string{"Type=HIVE,Name=h,Args=[q.hql]"}, exitInvalid, []string{"HIVE", "SPARK", "CUSTOM_JAR"}},
+			{"unknown step type", cluster, []string{"Type=MAPREDUCE,Name=h,Args=[q.hql]"}, exitInvalid, []string{"MAPREDUCE", "SPARK", "CUSTOM_JAR"}},
+			{"a Hadoop-only step type", cluster, []string{"Type=HIVE,Name=h,Args=[q.hql]"}, exitInvalid, []string{"--steps[0].Type", "step type HIVE", "spark-sql"}},
 			{"custom jar without jar", cluster, []string{"Type=CUSTOM_JAR,Name=j,Args=[x]"}, exitInvalid, []string{"--steps[0].Jar"}},
 			{"missing script", cluster, []string{shellStep("fine", "CONTINUE", "echo ok"), sparkStep("missing", missing, "x")},
 				exitInvalid, []string{"steps[1].HadoopJarStep.Args[1]", missing}},
