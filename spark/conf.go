@@ -86,7 +86,7 @@ func WriteConfDir(dir string, c ConfFiles) (string, error) {
 			continue
 		}
 		fmt.Fprintf(h, "%s\x00%s\x00", name, body)
-		if err := writePrivate(path, []byte(body)); err != nil {
+		if err := WritePrivate(path, []byte(body)); err != nil {
 			return "", err
 		}
 	}

@@ -631,17 +631,18 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 
 func (p *progressWriter) report() {
 	if p.total > 0 {
-		fmt.Fprintf(p.w, "  %s of %s (%d%%)\n", humanBytes(p.n), humanBytes(p.total), p.n*100/p.total)
+		fmt.Fprintf(p.w, "  %s of %s (%d%%)\n", HumanBytes(p.n), HumanBytes(p.total), p.n*100/p.total)
 	} else {
-		fmt.Fprintf(p.w, "  %s\n", humanBytes(p.n))
+		fmt.Fprintf(p.w, "  %s\n", HumanBytes(p.n))
 	}
 }
 
 func (p *progressWriter) done() {
-	fmt.Fprintf(p.w, "Downloaded %s in %s\n", humanBytes(p.n), time.Since(p.start).Round(100*time.Millisecond))
+	fmt.Fprintf(p.w, "Downloaded %s in %s\n", HumanBytes(p.n), time.Since(p.start).Round(100*time.Millisecond))
 }
 
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count for people (KiB, MiB, GiB).
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

@@ -149,15 +149,15 @@ func WriteAuthJVMOptions(dir, authSecret string) (string, error) {
 		return "", fmt.Errorf("auth secret: must not contain spaces, quotes or backslashes")
 	}
 	path := filepath.Join(dir, AuthJVMOptionsFile)
-	if err := writePrivate(path, []byte("-D"+ConfAuthSecret+"="+authSecret+"\n")); err != nil {
+	if err := WritePrivate(path, []byte("-D"+ConfAuthSecret+"="+authSecret+"\n")); err != nil {
 		return "", err
 	}
 	return "-XX:VMOptionsFile=" + path, nil
 }
 
-// writePrivate writes body to path (mode 0600) through a temporary file
+// WritePrivate writes body to path (mode 0600) through a temporary file
 // renamed into place.
-func writePrivate(path string, body []byte) error {
+func WritePrivate(path string, body []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, body, 0o600); err != nil {
 		return err
@@ -188,5 +188,5 @@ func WriteUIFilterJar(dir string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil && string(b) == string(uiFilterJar) {
 		return path, nil
 	}
-	return path, writePrivate(path, uiFilterJar)
+	return path, WritePrivate(path, uiFilterJar)
 }

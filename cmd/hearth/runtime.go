@@ -28,7 +28,7 @@ Apache archive, verifies its SHA-512 and unpacks it into the cache.`,
 
 	show := func(cmd *cobra.Command, d spark.Distribution) error {
 		if size, err := dirSize(d.Home); err == nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "Spark %s (%s) takes %s at %s\n", d.Version, d.Source, humanSize(size), d.Home)
+			fmt.Fprintf(cmd.ErrOrStderr(), "Spark %s (%s) takes %s at %s\n", d.Version, d.Source, spark.HumanBytes(size), d.Home)
 		}
 		return printJSON(cmd.OutOrStdout(), d)
 	}
@@ -98,15 +98,4 @@ func dirSize(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
-	default:
-		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
-	}
 }

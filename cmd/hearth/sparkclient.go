@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hearthcluster/hearth/spark"
 	"github.com/spf13/cobra"
 )
 
@@ -55,7 +56,7 @@ pyspark --remote sc://localhost:PORT.`,
 			if err != nil {
 				return err
 			}
-			if err := writePrivateFile(confPath, conf.String()); err != nil {
+			if err := spark.WritePrivate(confPath, []byte(conf.String())); err != nil {
 				return err
 			}
 			out := map[string]string{
@@ -68,7 +69,7 @@ pyspark --remote sc://localhost:PORT.`,
 				out["ConnectCommand"] = "pyspark --remote " + sc.ConnectURL
 				if sc.ConnectToken != "" {
 					envPath := strings.TrimSuffix(confPath, ".conf") + ".env"
-					if err := writePrivateFile(envPath, "SPARK_CONNECT_AUTHENTICATE_TOKEN="+sc.ConnectToken+"\n"); err != nil {
+					if err := spark.WritePrivate(envPath, []byte("SPARK_CONNECT_AUTHENTICATE_TOKEN="+sc.ConnectToken+"\n")); err != nil {
 						return err
 					}
 					out["ConnectEnvFile"] = envPath
@@ -82,18 +83,6 @@ pyspark --remote sc://localhost:PORT.`,
 	cmd.Flags().StringVar(&dir, "output-dir", "", "where to write the files (default $HEARTH_HOME/client)")
 	cmd.MarkFlagRequired("cluster-id")
 	return cmd
-}
-
-// writePrivateFile writes body to path, mode 0600, replacing it whole.
-func writePrivateFile(path, body string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // shellWord quotes s for a POSIX shell when it needs it.
