@@ -141,6 +141,15 @@ func (j *driversJSON) driverWorker(id string) string {
 	return ""
 }
 
+func (j *driversJSON) isActive(id string) bool {
+	for _, d := range j.ActiveDrivers {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (j *driversJSON) workerUI(id string) string {
 	for _, w := range j.Workers {
 		if w.ID == id {

@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -306,6 +307,7 @@ func (r *stepRunner) killDriver(env []string) {
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode < 400 {
+					r.awaitDriverGone(ctx, string(m[1]))
 					return
 				}
 				err = fmt.Errorf("%s", resp.Status)
@@ -319,6 +321,35 @@ func (r *stepRunner) killDriver(env []string) {
 	kill.Env = append(os.Environ(), env...)
 	if out, err := kill.CombinedOutput(); err != nil {
 		r.logf("ERROR kill driver %s: %v: %s", m[1], err, lastLines(out, 5))
+	}
+}
+
+// awaitDriverGone waits until the master no longer lists driver as active:
+// the UI's kill only asks the worker, which reports back later, and a
+// cancelled step must not leave its driver holding the worker's cores.
+func (r *stepRunner) awaitDriverGone(ctx context.Context, driver string) {
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.masterUI+"/json/", nil)
+		if err != nil {
+			return
+		}
+		r.a.authorizeUI(req)
+		var j driversJSON
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&j)
+			resp.Body.Close()
+		}
+		if err == nil && !j.isActive(driver) {
+			r.logf("Driver %s is no longer running", driver)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			r.logf("ERROR driver %s still listed as running after the kill", driver)
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
 
