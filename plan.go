@@ -14,6 +14,9 @@ type Plan struct {
 	// is where the control plane knows it is installed on the node's host.
 	SparkVersion string `json:"SparkVersion"`
 	SparkHome    string `json:"SparkHome,omitempty"`
+	// S3AJars, when set, are the Hadoop S3A connector and its AWS SDK on
+	// the node's host, put on every driver's and executor's classpath.
+	S3AJars []string `json:"S3AJars,omitempty"`
 	// Host is the address the node's daemons bind to.
 	Host   string      `json:"Host"`
 	Master *DaemonPlan `json:"Master,omitempty"`
@@ -71,6 +74,18 @@ type StepReport struct {
 type NodeSecrets struct {
 	AuthSecret string `json:"AuthSecret"`
 	UIKey      string `json:"UIKey,omitempty"`
+	// S3 is the object store the cluster's processes reach s3:// URIs in,
+	// the way an EMR instance profile gives an instance S3 access.
+	S3 *S3Access `json:"S3,omitempty"`
+}
+
+// S3Access is how to reach an S3 store: Hearth's built-in one, another
+// S3-compatible store, or Amazon S3 itself (no Endpoint).
+type S3Access struct {
+	Endpoint        string `json:"Endpoint,omitempty"`
+	Region          string `json:"Region"`
+	AccessKeyId     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
 }
 
 // DaemonPlan is one Spark daemon the node must run.

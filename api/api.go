@@ -71,6 +71,7 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
 		{"GET", "/api/v1/clusters/{id}/spark-client", AuthAdmin, s.sparkClient},
+		{"GET", "/api/v1/s3", AuthAdmin, s.s3Access},
 		{"POST", "/api/v1/clusters/terminate", AuthAdmin, s.terminateClusters},
 		{"POST", "/api/v1/clusters/{id}/attributes", AuthAdmin, s.modifyClusterAttributes},
 		{"POST", "/api/v1/clusters/{id}/steps", AuthAdmin, s.addSteps},
@@ -334,6 +335,16 @@ func (s *Server) describeCluster(w http.ResponseWriter, r *http.Request, _ *hear
 
 func (s *Server) sparkClient(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
 	v, err := s.cp.SparkClient(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// s3Access answers how to reach the object store clusters use.
+func (s *Server) s3Access(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	v, err := s.cp.S3Access()
 	if err != nil {
 		return err
 	}

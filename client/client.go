@@ -153,6 +153,15 @@ func (c *Client) SparkClient(ctx context.Context, id string) (*control.SparkClie
 	return &out, nil
 }
 
+// S3Access returns the endpoint and key of the object store clusters use.
+func (c *Client) S3Access(ctx context.Context) (*hearth.S3Access, error) {
+	var out hearth.S3Access
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/s3", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // TerminateClusters asks the clusters to terminate.
 func (c *Client) TerminateClusters(ctx context.Context, ids ...string) error {
 	return c.Do(ctx, http.MethodPost, "/api/v1/clusters/terminate", api.TerminateRequest{ClusterIds: ids}, nil)

@@ -106,10 +106,11 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		},
 	}
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
-		p.SparkHome = s.runtimes.home(c.SparkVersion)
+		d := s.runtimes.dist(c.SparkVersion)
+		p.SparkHome, p.S3AJars = d.Home, d.S3AJars
 	}
 	if c.Spark.AuthSecret != "" {
-		p.Secrets = &hearth.NodeSecrets{AuthSecret: c.Spark.AuthSecret, UIKey: c.Spark.UIKey}
+		p.Secrets = &hearth.NodeSecrets{AuthSecret: c.Spark.AuthSecret, UIKey: c.Spark.UIKey, S3: s.cfg.S3}
 	}
 	if n.Role == hearth.RoleMaster {
 		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}

@@ -41,6 +41,9 @@ type Config struct {
 	LogDir string
 	// MasterKey (32 bytes) seals access key secrets in the store.
 	MasterKey []byte
+	// S3 is the object store clusters reach s3:// URIs in (the built-in
+	// store, or one given to the server); nil means none.
+	S3 *hearth.S3Access
 }
 
 // Server is the control plane.
@@ -104,6 +107,14 @@ func New(cfg Config) *Server {
 		s.prov[p.Name()] = p
 	}
 	return s
+}
+
+// S3Access is how clusters, and users, reach the object store.
+func (s *Server) S3Access() (*hearth.S3Access, error) {
+	if s.cfg.S3 == nil {
+		return nil, fmt.Errorf("%w: this server has no object store (it was started with --s3-listen none)", hearth.ErrNotFound)
+	}
+	return s.cfg.S3, nil
 }
 
 // Store returns the control plane's store.

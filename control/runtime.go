@@ -102,20 +102,20 @@ func (r *runtimes) get(version string, since time.Time) runtimeState {
 	}
 }
 
-// home returns the installed runtime's SPARK_HOME for version, or "".
-func (r *runtimes) home(version string) string {
+// dist returns the installed runtime of version, or the zero Distribution.
+func (r *runtimes) dist(version string) spark.Distribution {
 	r.mu.Lock()
 	in := r.byVers[version]
 	r.mu.Unlock()
 	if in == nil {
-		return ""
+		return spark.Distribution{}
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !in.finished || in.err != nil {
-		return ""
+		return spark.Distribution{}
 	}
-	return in.dist.Home
+	return in.dist
 }
 
 func (r *runtimes) run(ctx context.Context, in *install) {

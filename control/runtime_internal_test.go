@@ -65,7 +65,7 @@ func TestRuntimesShareOneInstall(t *testing.T) {
 	if st.Progress != want {
 		t.Errorf("progress = %q, want %q", st.Progress, want)
 	}
-	if r.home("3.5.5") != "" {
+	if r.dist("3.5.5").Home != "" {
 		t.Errorf("home known before the install ended")
 	}
 	close(f.release)
@@ -73,7 +73,7 @@ func TestRuntimesShareOneInstall(t *testing.T) {
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("%d installs for two clusters of one version, want 1", n)
 	}
-	if got := r.home("3.5.5"); got != "/opt/spark-3.5.5" {
+	if got := r.dist("3.5.5").Home; got != "/opt/spark-3.5.5" {
 		t.Errorf("home = %q", got)
 	}
 	if wakes.Load() == 0 {

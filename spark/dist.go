@@ -31,6 +31,9 @@ type Distribution struct {
 	Home    string // absolute SPARK_HOME: has bin/spark-class, bin/spark-submit, jars/
 	Version string // e.g. "4.0.1"
 	Source  string // where it was found: "spark-home", "pyspark", "cache" or "download"
+	// S3AJars are the S3A connector's jars for this distribution's Hadoop
+	// (set by Install when a Maven repository is configured).
+	S3AJars []string
 }
 
 // Sources of a Distribution.
@@ -55,6 +58,11 @@ type Locator struct {
 	// (an --index-url, say); NoPyPI turns the fallback off.
 	PipArgs []string
 	NoPyPI  bool
+	// MavenURL is the Maven repository Install fetches the S3A connector
+	// from (DefaultMavenURL, say); "" installs no connector.
+	MavenURL string
+	// JarCacheDir holds the connector's jars (default CacheDir/maven).
+	JarCacheDir string
 }
 
 // defaultArchiveURL is where Locator.Install downloads Spark from by default.
@@ -212,6 +220,20 @@ func (l *Locator) fromCache(version string) (d Distribution, miss string) {
 // copy. On any failure nothing is left in the cache. progress may be nil;
 // otherwise human-readable progress lines are written to it.
 func (l *Locator) Install(ctx context.Context, version string, progress io.Writer) (Distribution, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	d, err := l.installSpark(ctx, version, progress)
+	if err != nil {
+		return d, err
+	}
+	if d.S3AJars, err = l.installS3A(ctx, d, progress); err != nil {
+		return Distribution{}, fmt.Errorf("install the S3A connector for Spark %s: %w", d.Version, err)
+	}
+	return d, nil
+}
+
+func (l *Locator) installSpark(ctx context.Context, version string, progress io.Writer) (Distribution, error) {
 	if version == "" {
 		version = DefaultVersion
 	}
@@ -221,9 +243,6 @@ func (l *Locator) Install(ctx context.Context, version string, progress io.Write
 	}
 	if l.CacheDir == "" {
 		return Distribution{}, fmt.Errorf("install Spark %s: no runtime cache directory configured; set the Hearth home or the runtime cache path", version)
-	}
-	if progress == nil {
-		progress = io.Discard
 	}
 	d, err = l.download(ctx, version, progress)
 	if err == nil || l.NoPyPI || ctx.Err() != nil {

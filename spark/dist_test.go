@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,7 +201,7 @@ func TestInstall(t *testing.T) {
 				t.Fatalf("Install: %v", err)
 			}
 			wantHome := filepath.Join(l.CacheDir, spark.PackageName(fakeVersion))
-			if d != (spark.Distribution{Home: wantHome, Version: fakeVersion, Source: "download"}) {
+			if !reflect.DeepEqual(d, spark.Distribution{Home: wantHome, Version: fakeVersion, Source: "download"}) {
 				t.Errorf("Install = %+v, want Home %s Version %s Source download", d, wantHome, fakeVersion)
 			}
 			fi, err := os.Stat(filepath.Join(d.Home, "bin", "spark-class"))
@@ -465,7 +466,7 @@ func TestLocateSparkHome(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Locate: %v", err)
 				}
-				if d != (spark.Distribution{Home: home, Version: fakeVersion, Source: "spark-home"}) {
+				if !reflect.DeepEqual(d, spark.Distribution{Home: home, Version: fakeVersion, Source: "spark-home"}) {
 					t.Errorf("Locate = %+v", d)
 				}
 				return

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/api"
 	"github.com/hearthcluster/hearth/control"
 	"github.com/hearthcluster/hearth/provision/local"
+	"github.com/hearthcluster/hearth/s3store"
 	"github.com/hearthcluster/hearth/spark"
 	"github.com/hearthcluster/hearth/store/sqlite"
 	"github.com/hearthcluster/hearth/web"
@@ -34,6 +36,13 @@ type serverOptions struct {
 	// "" means pip's own default, "none" turns the fallback off.
 	pipIndexURL      string
 	heartbeatTimeout time.Duration
+	// s3Listen is the built-in S3 store's address ("" = --listen's port
+	// + 2, or a free port; "none" = no store); s3Endpoint points clusters
+	// at another store instead, s3Region is the region it signs for.
+	s3Listen, s3Endpoint, s3Region string
+	// mavenURL is where the S3A connector's jars come from ("none": no
+	// connector); jarCache is where they are kept.
+	mavenURL, jarCache string
 }
 
 func defaultServerOptions(g *globals) serverOptions {
@@ -45,12 +54,21 @@ func defaultServerOptions(g *globals) serverOptions {
 		sparkHome:     os.Getenv("SPARK_HOME"),
 		archiveURL:    envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"),
 		pipIndexURL:   os.Getenv("HEARTH_SPARK_PIP_INDEX_URL"),
+		s3Listen:      os.Getenv("HEARTH_S3_LISTEN"),
+		s3Endpoint:    os.Getenv("HEARTH_S3_ENDPOINT"),
+		s3Region:      os.Getenv("HEARTH_S3_REGION"),
+		mavenURL:      envOr("HEARTH_MAVEN_URL", spark.DefaultMavenURL),
+		jarCache:      os.Getenv("HEARTH_JAR_CACHE"),
 	}
 }
 
 // locator is where the control plane finds and installs Spark runtimes.
 func (o serverOptions) locator(log *slog.Logger) *spark.Locator {
-	l := &spark.Locator{SparkHome: o.sparkHome, CacheDir: filepath.Join(o.home, "runtime"), ArchiveURL: o.archiveURL, Logger: log}
+	l := &spark.Locator{SparkHome: o.sparkHome, CacheDir: filepath.Join(o.home, "runtime"), ArchiveURL: o.archiveURL, Logger: log,
+		MavenURL: o.mavenURL, JarCacheDir: o.jarCache}
+	if o.mavenURL == "none" {
+		l.MavenURL = ""
+	}
 	switch o.pipIndexURL {
 	case "":
 	case "none":
@@ -108,6 +126,11 @@ so in its state change reason; clusters of one release share one install.`,
 	f.DurationVar(&o.heartbeatTimeout, "heartbeat-timeout", 30*time.Second, "a node whose agent is silent this long (counted from its launch) has failed")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.region, "region", o.region, "the AWS region the EMR endpoint answers as (signatures must be scoped to it) ($HEARTH_REGION)")
+	f.StringVar(&o.s3Listen, "s3-listen", o.s3Listen, "address the built-in S3 store serves on; \"none\" runs no store ($HEARTH_S3_LISTEN; default: --listen's port + 2, or a free port if that is taken)")
+	f.StringVar(&o.s3Endpoint, "s3-endpoint", o.s3Endpoint, "use this S3 store (e.g. https://s3.eu-west-1.amazonaws.com or another S3-compatible store) instead of the built-in one; its key comes from $HEARTH_S3_ACCESS_KEY_ID and $HEARTH_S3_SECRET_ACCESS_KEY ($HEARTH_S3_ENDPOINT)")
+	f.StringVar(&o.s3Region, "s3-region", o.s3Region, "the region of the --s3-endpoint store ($HEARTH_S3_REGION; default: --region)")
+	f.StringVar(&o.mavenURL, "maven-url", o.mavenURL, "Maven repository the S3A connector (hadoop-aws and the AWS SDK, SHA-256 pinned) is fetched from with each Spark runtime; \"none\" runs clusters without s3:// in Spark ($HEARTH_MAVEN_URL)")
+	f.StringVar(&o.jarCache, "jar-cache", o.jarCache, "directory the S3A connector's jars are kept in ($HEARTH_JAR_CACHE; default: $HEARTH_HOME/runtime/maven)")
 	return cmd
 }
 
@@ -169,6 +192,12 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	}
 	defer gln.Close()
 	url := "http://" + ln.Addr().String()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s3, s3proc, err := startObjectStore(runCtx, o, ln.Addr().(*net.TCPAddr), log)
+	if err != nil {
+		return err
+	}
 	cp := control.New(control.Config{
 		Store:            store,
 		Provisioners:     []hearth.Provisioner{&local.Provisioner{Home: home}},
@@ -178,7 +207,11 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		URL:              url,
 		Logger:           log,
 		HeartbeatTimeout: o.heartbeatTimeout,
+		S3:               s3,
 	})
+	if s3proc != nil {
+		go syncStoreAccounts(runCtx, cp, s3proc, *s3, log)
+	}
 	// Two origins: the API's and the console's routes on one listener, the
 	// UI gateway on its own.
 	console := web.New(web.Config{
@@ -190,11 +223,13 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- gsrv.Serve(gln) }()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); cp.Run(runCtx) }()
-	log.Info("hearth server listening", "url", url, "gateway", "http://"+gln.Addr().String(), "home", home)
+	s3URL := "none"
+	if s3 != nil {
+		s3URL = s3.Endpoint
+	}
+	log.Info("hearth server listening", "url", url, "gateway", "http://"+gln.Addr().String(), "s3", s3URL, "home", home)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -228,4 +263,101 @@ const (
 func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
 		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout}
+}
+
+// startObjectStore sets up the store clusters use for s3:// URIs: the one
+// --s3-endpoint names, or the built-in one, started as a child process that
+// lives as long as ctx. It returns nil when there is none (--s3-listen none).
+func startObjectStore(ctx context.Context, o serverOptions, console *net.TCPAddr, log *slog.Logger) (*hearth.S3Access, *s3store.Process, error) {
+	region := o.s3Region
+	if region == "" {
+		region = o.region
+	}
+	if o.s3Endpoint != "" {
+		return &hearth.S3Access{Endpoint: o.s3Endpoint, Region: region,
+			AccessKeyId: os.Getenv("HEARTH_S3_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("HEARTH_S3_SECRET_ACCESS_KEY")}, nil, nil
+	}
+	if o.s3Listen == "none" {
+		return nil, nil, nil
+	}
+	addr, err := storeAddress(o.s3Listen, console)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: listen on %s for the S3 store: %v (choose another with --s3-listen)", hearth.ErrUnavailable, o.s3Listen, err)
+	}
+	// The key clusters get, and hearth s3 env prints: kept like the other
+	// credentials, in a file only the server's user can read.
+	pair, _, err := readOrCreate(filepath.Join(o.home, "s3.key"), func() string {
+		return hearth.NewAccessKeyID() + ":" + hearth.NewSecretAccessKey()
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	id, secret, ok := strings.Cut(pair, ":")
+	if !ok || id == "" || secret == "" {
+		return nil, nil, fmt.Errorf("%s: not <access key id>:<secret>; remove it and start the server again to make a new one", filepath.Join(o.home, "s3.key"))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	// The store's root key never leaves this process and the store's.
+	root := s3store.Account{AccessKeyID: hearth.NewAccessKeyID(), SecretAccessKey: hearth.NewSecretAccessKey()}
+	proc, err := s3store.Start(ctx, exe, s3store.Config{Dir: filepath.Join(o.home, "s3"), Listen: addr, Region: region},
+		root, []s3store.Account{{AccessKeyID: id, SecretAccessKey: secret}}, filepath.Join(o.home, "logs", "s3-store.log"), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &hearth.S3Access{Endpoint: proc.Endpoint, Region: region, AccessKeyId: id, SecretAccessKey: secret}, proc, nil
+}
+
+// storeAddress is where the built-in store listens: addr, or by default
+// the console's host with its port + 2, or a free port if that is taken.
+func storeAddress(addr string, console *net.TCPAddr) (string, error) {
+	host := "127.0.0.1"
+	if !console.IP.IsUnspecified() {
+		host = console.IP.String()
+	}
+	if addr == "" {
+		addr = net.JoinHostPort(host, strconv.Itoa(console.Port+2))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr, nil
+		}
+		addr = net.JoinHostPort(host, "0")
+	}
+	ln, err := net.Listen("tcp", addr) // the store binds it right after; a port 0 becomes a real one
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// syncStoreAccounts keeps the built-in store accepting every Hearth access
+// key as well as the clusters' key, so one aws profile drives `aws emr` and
+// `aws s3`. It polls: a key created or deleted by any means shows up within
+// two seconds.
+func syncStoreAccounts(ctx context.Context, cp *control.Server, proc *s3store.Process, own hearth.S3Access, log *slog.Logger) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		accounts := []s3store.Account{{AccessKeyID: own.AccessKeyId, SecretAccessKey: own.SecretAccessKey}}
+		keys, err := cp.ListAccessKeys(ctx)
+		for _, k := range keys {
+			secret, err := cp.SecretFor(ctx, k.AccessKeyId)
+			if err == nil {
+				accounts = append(accounts, s3store.Account{AccessKeyID: k.AccessKeyId, SecretAccessKey: secret})
+			}
+		}
+		if err == nil {
+			if err := proc.SetAccounts(accounts); err != nil {
+				log.Warn("update the S3 store's accounts", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
