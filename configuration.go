@@ -215,12 +215,16 @@ func ValidateBootstrapActions(actions []BootstrapAction) error {
 		case a.Name == "":
 			return Invalid(f+".Name", "", "required")
 		case p == "":
-			return Invalid(f+".Path", "", "required: the script's location (file://, /absolute/path, http(s)://)")
-		case strings.HasPrefix(p, "s3://"):
-			return Invalid(f+".Path", p, "s3:// is not supported yet; use file://, an absolute path or http(s)://")
+			return Invalid(f+".Path", "", "required: the script's location (s3://, file://, /absolute/path, http(s)://)")
 		case strings.HasPrefix(p, "http://"), strings.HasPrefix(p, "https://"), strings.HasPrefix(p, "file:///"), strings.HasPrefix(p, "/"):
 		default:
-			return Invalid(f+".Path", p, "must be file:///..., an absolute path or http(s)://...")
+			bucket, key, ok := CutS3(p)
+			switch {
+			case !ok:
+				return Invalid(f+".Path", p, "must be s3://bucket/key, file:///..., an absolute path or http(s)://...")
+			case !validBucket(bucket) || key == "" || strings.HasSuffix(key, "/"):
+				return Invalid(f+".Path", p, "must name a script object: s3://bucket/path/script.sh")
+			}
 		}
 	}
 	return nil

@@ -73,7 +73,8 @@ func TestBootstrapActionsAndApplications(t *testing.T) {
 		{"no name", []hearth.BootstrapAction{{ScriptBootstrapAction: hearth.ScriptAction{Path: "/x.sh"}}}, nil, "bootstrap-actions[0].Name"},
 		{"no path", []hearth.BootstrapAction{{Name: "a"}}, nil, "bootstrap-actions[0].Path"},
 		{"relative path", []hearth.BootstrapAction{{Name: "a", ScriptBootstrapAction: hearth.ScriptAction{Path: "x.sh"}}}, nil, "bootstrap-actions[0].Path"},
-		{"s3 not yet", []hearth.BootstrapAction{{Name: "a", ScriptBootstrapAction: hearth.ScriptAction{Path: "s3://b/x.sh"}}}, nil, "bootstrap-actions[0].Path"},
+		{"s3 bucket too short", []hearth.BootstrapAction{{Name: "a", ScriptBootstrapAction: hearth.ScriptAction{Path: "s3://b/x.sh"}}}, nil, "bootstrap-actions[0].Path"},
+		{"s3 no key", []hearth.BootstrapAction{{Name: "a", ScriptBootstrapAction: hearth.ScriptAction{Path: "s3://bucket/"}}}, nil, "bootstrap-actions[0].Path"},
 		{"too many", make17(), nil, "bootstrap-actions"},
 		{"unknown application", nil, []hearth.Application{{Name: "Zeppelin"}}, "applications[0].Name"},
 	} {

@@ -40,6 +40,9 @@ type Plan struct {
 	// Secrets are the cluster's Spark credentials, written only into files
 	// the node's user alone can read; nil for a cluster that has none.
 	Secrets *NodeSecrets `json:"Secrets,omitempty"`
+	// LogUri is the cluster's log URI: the node copies its logs under
+	// <LogUri>/<ClusterId>/node/<NodeId>/.
+	LogUri string `json:"LogUri,omitempty"`
 	// Steps are the steps this node must run (or stop): those RUNNING or
 	// CANCEL_PENDING. Only the master node runs steps.
 	Steps []StepRun `json:"Steps,omitempty"`

@@ -299,9 +299,35 @@ func validateTags(tags []Tag) error {
 	return nil
 }
 
-// ValidateLogURI accepts an empty URI, file:///absolute/dir, or an absolute
-// path, without ".." components or control characters (NUL, newline): the
-// server writes step logs under it, so it must say plainly where.
+// CutS3 splits an s3://, s3a:// or s3n:// URI into its bucket and key;
+// ok is false for any other URI.
+func CutS3(uri string) (bucket, key string, ok bool) {
+	for _, scheme := range []string{"s3://", "s3a://", "s3n://"} {
+		if rest, found := strings.CutPrefix(uri, scheme); found {
+			bucket, key, _ = strings.Cut(rest, "/")
+			return bucket, key, true
+		}
+	}
+	return "", "", false
+}
+
+// validBucket applies S3's bucket naming rules, the parts a typo breaks.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 || b[0] == '.' || b[0] == '-' || b[len(b)-1] == '.' || b[len(b)-1] == '-' {
+		return false
+	}
+	for _, r := range b {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateLogURI accepts an empty URI, s3://bucket/prefix (s3a://, s3n://
+// too), file:///absolute/dir, or an absolute path, without ".." components
+// or control characters (NUL, newline): the server writes step logs under
+// it, so it must say plainly where.
 func ValidateLogURI(uri string) error {
 	if uri == "" {
 		return nil
@@ -309,9 +335,11 @@ func ValidateLogURI(uri string) error {
 	if hasControl(uri) {
 		return Invalid("log-uri", strconv.Quote(uri), "must not contain control characters (NUL, newline, ...)")
 	}
-	switch {
-	case strings.HasPrefix(uri, "s3://"), strings.HasPrefix(uri, "s3n://"), strings.HasPrefix(uri, "s3a://"):
-		return Invalid("log-uri", uri, "s3:// log locations are not supported yet; use file:///dir or an absolute path")
+	if bucket, _, ok := CutS3(uri); ok {
+		if !validBucket(bucket) {
+			return Invalid("log-uri", uri, "the bucket name must be 3-63 lowercase letters, digits, dots or hyphens: s3://my-bucket/logs/")
+		}
+		return nil
 	}
 	path, _ := strings.CutPrefix(uri, "file://")
 	if !strings.HasPrefix(path, "/") {

@@ -129,6 +129,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	plans <- plan
 	pollErr := make(chan error, 1)
 	go func() { pollErr <- a.pollPlans(ctx, plan.Version, plans) }()
+	logs := &nodeLogs{a: a, sent: map[string]int64{}}
+	go logs.run(ctx)
 
 	tick := time.NewTicker(a.cfg.Heartbeat)
 	defer tick.Stop()
@@ -163,6 +165,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			if p.Stop {
 				a.log.Info("plan says stop", "plan", p.Version)
 				a.stopAll()
+				final, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				logs.ship(final) // the daemons' last words, as EMR keeps them
+				cancel()
 				a.report(context.Background(), true)
 				return nil
 			}
@@ -337,6 +342,23 @@ func (a *Agent) converge(p hearth.Plan) {
 		// Conf, which reports and describe-cluster show, never holds them.
 		conf.SparkDefaults = maps.Clone(conf.SparkDefaults)
 		maps.Copy(conf.SparkDefaults, spark.SecretDefaults(p.SparkVersion, sec.AuthSecret, sec.UIKey))
+		if s3 := sec.S3; s3 != nil && len(p.S3AJars) > 0 {
+			// s3://, s3a:// and s3n:// reach the cluster's store, as on EMR.
+			// A classification's own setting wins.
+			for k, v := range spark.S3ADefaults(s3.Endpoint, s3.Region, s3.AccessKeyId, s3.SecretAccessKey) {
+				if _, set := conf.SparkDefaults[k]; !set {
+					conf.SparkDefaults[k] = v
+				}
+			}
+			jars := strings.Join(p.S3AJars, ":")
+			for _, k := range []string{"spark.driver.extraClassPath", "spark.executor.extraClassPath"} {
+				if prev := conf.SparkDefaults[k]; prev != "" {
+					conf.SparkDefaults[k] = prev + ":" + jars
+				} else {
+					conf.SparkDefaults[k] = jars
+				}
+			}
+		}
 		if os.MkdirAll(a.dirs.Conf, 0o700) == nil {
 			if a.driverOpts, err = spark.WriteAuthJVMOptions(a.dirs.Conf, sec.AuthSecret); err != nil {
 				a.err = "write Spark credentials: " + err.Error()

@@ -51,7 +51,11 @@ func (a *Agent) runBootstrap(p hearth.Plan, marker string) {
 	var results []hearth.BootstrapResult
 	failed := ""
 	for i, act := range p.BootstrapActions {
-		r := a.runAction(i, act)
+		var s3 *hearth.S3Access
+		if p.Secrets != nil {
+			s3 = p.Secrets.S3
+		}
+		r := a.runAction(i, act, s3)
 		results = append(results, r)
 		a.mu.Lock()
 		a.boot.results = results
@@ -81,7 +85,7 @@ func (a *Agent) runBootstrap(p hearth.Plan, marker string) {
 
 // runAction fetches and runs one bootstrap action with its arguments, in
 // its own directory and process group, with a 1-hour limit (EMR's).
-func (a *Agent) runAction(i int, act hearth.BootstrapAction) (res hearth.BootstrapResult) {
+func (a *Agent) runAction(i int, act hearth.BootstrapAction, s3 *hearth.S3Access) (res hearth.BootstrapResult) {
 	dir := filepath.Join(a.cfg.Dir, "bootstrap", fmt.Sprintf("%02d-%s", i+1, safeName(act.Name)))
 	res = hearth.BootstrapResult{Index: i + 1, Name: act.Name, Path: act.ScriptBootstrapAction.Path, ExitCode: -1}
 	start := time.Now()
@@ -90,17 +94,10 @@ func (a *Agent) runAction(i int, act hearth.BootstrapAction) (res hearth.Bootstr
 		res.Stderr = err.Error()
 		return res
 	}
-	script := filepath.Join(dir, "script")
 	path := act.ScriptBootstrapAction.Path
-	var err error
-	switch {
-	case strings.HasPrefix(path, "http://"), strings.HasPrefix(path, "https://"):
-		err = download(path, script)
-	default:
-		err = copyFile(strings.TrimPrefix(path, "file://"), script)
-	}
+	script, err := fetchTo(s3, path, filepath.Join(dir, "fetched"))
 	if err != nil {
-		res.Stderr = fmt.Sprintf("fetch %s: %v", path, err)
+		res.Stderr = err.Error()
 		return res
 	}
 	os.Chmod(script, 0o755)
@@ -110,7 +107,7 @@ func (a *Agent) runAction(i int, act hearth.BootstrapAction) (res hearth.Bootstr
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{script}, act.ScriptBootstrapAction.Args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HEARTH_INSTANCE_JSON="+a.instanceJSON(), "HEARTH_NODE_DIR="+a.cfg.Dir)
+	cmd.Env = append(append(os.Environ(), s3Env(s3)...), "HEARTH_INSTANCE_JSON="+a.instanceJSON(), "HEARTH_NODE_DIR="+a.cfg.Dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

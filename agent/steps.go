@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/objstore"
 	"github.com/hearthcluster/hearth/spark"
 )
 
@@ -45,6 +46,8 @@ type stepRunner struct {
 	executorCores int
 	// defaultDriverJavaOpts is the cluster's spark.driver.extraJavaOptions.
 	defaultDriverJavaOpts string
+	// s3 is the cluster's object store access (nil: none).
+	s3 *hearth.S3Access
 
 	mu        sync.Mutex
 	pid       int
@@ -62,6 +65,9 @@ func (a *Agent) startStep(run hearth.StepRun, dist spark.Distribution, masterURL
 		masterUI: a.signedMasterUI(), executorCores: atoi(a.plan.Conf.SparkDefaults["spark.executor.cores"]),
 		defaultDriverJavaOpts: a.plan.Conf.SparkDefaults["spark.driver.extraJavaOptions"],
 		dir:                   filepath.Join(a.cfg.Dir, "steps", run.Id), cancel: make(chan string, 1)}
+	if a.plan.Secrets != nil {
+		r.s3 = a.plan.Secrets.S3
+	}
 	if _, err := os.Stat(filepath.Join(r.dir, "controller")); err == nil {
 		// A previous agent started this step and died: its outcome is lost.
 		r.done, r.exit = true, -1
@@ -382,6 +388,7 @@ func exitCode(err error) int {
 func (r *stepRunner) command() (args, env []string, err error) {
 	cfg := r.run.Config
 	env = append(r.dist.Env(r.host, r.a.dirs), "PYSPARK_PYTHON="+python())
+	env = append(env, s3Env(r.s3)...)
 	switch {
 	case hearth.IsCommandRunner(cfg.Jar):
 		if args, err = r.emrCommand(append([]string{}, cfg.Args...)); err != nil {
@@ -396,7 +403,14 @@ func (r *stepRunner) command() (args, env []string, err error) {
 		}
 		args = append(append(args, cfg.Jar), cfg.Args...)
 	}
+	program := 0 // script-runner's script
+	if args[0] == "spark-submit" {
+		program = hearth.SparkSubmitAppIndex(args)
+	}
 	for i, a := range args {
+		if objstore.IsS3(a) && i != program {
+			continue // data: Spark reads s3:// itself, through S3A
+		}
 		if local, err := r.fetch(a); err != nil {
 			return nil, nil, err
 		} else if local != "" {
@@ -484,63 +498,18 @@ func withoutDriverJavaOptions(rest []string, end int, fallback string) ([]string
 	return out, opts
 }
 
-// fetch brings a file:// or http(s):// argument into the step's directory
-// and returns its local path ("" when a is not such a URI).
+// fetch brings a file://, http(s):// or s3:// argument into the step's
+// directory and returns its local path ("" when a is not such a URI).
 func (r *stepRunner) fetch(a string) (string, error) {
-	switch {
-	case strings.HasPrefix(a, "file://"):
-		src := strings.TrimPrefix(a, "file://")
-		dst := filepath.Join(r.dir, "files", filepath.Base(src))
-		if err := copyFile(src, dst); err != nil {
-			return "", fmt.Errorf("fetch %s: %w", a, err)
-		}
-		r.logf("Fetched %s", a)
-		return dst, nil
-	case strings.HasPrefix(a, "http://"), strings.HasPrefix(a, "https://"):
-		dst := filepath.Join(r.dir, "files", filepath.Base(strings.SplitN(a, "?", 2)[0]))
-		if err := download(a, dst); err != nil {
-			return "", fmt.Errorf("fetch %s: %w", a, err)
-		}
-		r.logf("Fetched %s", a)
-		return dst, nil
+	if !strings.HasPrefix(a, "file://") && !strings.HasPrefix(a, "http://") && !strings.HasPrefix(a, "https://") && !objstore.IsS3(a) {
+		return "", nil
 	}
-	return "", nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	dst, err := fetchTo(r.s3, a, filepath.Join(r.dir, "files"))
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer in.Close()
-	return writeFile(dst, in)
-}
-
-func download(url, dst string) error {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s", resp.Status)
-	}
-	return writeFile(dst, resp.Body)
-}
-
-func writeFile(dst string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	r.logf("Fetched %s", a)
+	return dst, nil
 }
 
 func python() string {
@@ -652,7 +621,7 @@ func scanExceptions(path string) (py, cause, thread, jvm *hearth.FailureDetails)
 		return nil, nil, nil, nil
 	}
 	defer f.Close()
-	inTraceback := false
+	inTraceback, py4j := false, false
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -664,12 +633,18 @@ func scanExceptions(path string) (py, cause, thread, jvm *hearth.FailureDetails)
 		if inTraceback && !strings.HasPrefix(line, " ") && line != "" {
 			if m := pyException.FindStringSubmatch(line); m != nil {
 				py = &hearth.FailureDetails{Reason: m[1], Message: m[2]}
+				py4j = m[1] == "py4j.protocol.Py4JJavaError"
 			}
 			inTraceback = false
 			continue
 		}
 		if m := jvmException.FindStringSubmatch(line); m != nil {
 			d := &hearth.FailureDetails{Reason: m[1], Message: m[2]}
+			if py4j && strings.HasPrefix(line, ": ") {
+				// py4j's "An error occurred while calling o50.partitions."
+				// says little; the JVM's exception on the next line says what.
+				py, py4j = d, false
+			}
 			switch {
 			case strings.HasPrefix(line, "Caused by: "):
 				cause = d

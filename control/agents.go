@@ -100,6 +100,7 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		Stop: n.Stop, SparkVersion: c.SparkVersion, Host: n.Host,
 		Conf:             nodeConf(c, n),
 		BootstrapActions: c.BootstrapActions,
+		LogUri:           c.LogUri,
 		Instance: hearth.InstanceInfo{
 			IsMaster: n.Role == hearth.RoleMaster, ClusterId: c.Id, JobFlowId: c.Id,
 			InstanceGroupId: n.InstanceGroupId, InstanceRole: roleName(n.Role), InstanceId: n.Id,

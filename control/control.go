@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/objstore"
 	"github.com/hearthcluster/hearth/spark"
 )
 
@@ -68,6 +69,8 @@ type Server struct {
 	locks   map[string]*sync.Mutex
 
 	runtimes *runtimes
+	// objects reads and writes URIs: s3:// in the clusters' store.
+	objects objstore.Store
 }
 
 // New returns a control plane for cfg.
@@ -103,6 +106,7 @@ func New(cfg Config) *Server {
 		install = cfg.Locator.Install
 	}
 	s.runtimes = newRuntimes(install, s.now, s.changes.notify)
+	s.objects = objstore.ForAccess(cfg.S3)
 	for _, p := range cfg.Provisioners {
 		s.prov[p.Name()] = p
 	}
@@ -158,9 +162,14 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 	if c.HasApplication("SparkConnect") {
 		c.Spark.ConnectToken = hearth.NewSecret("")
 	}
-	steps, err := s.newSteps(c, spec.Steps)
+	steps, err := s.newSteps(ctx, c, spec.Steps)
 	if err != nil {
 		return nil, err
+	}
+	for i, a := range c.BootstrapActions {
+		if err := s.checkObject(ctx, fmt.Sprintf("bootstrap-actions[%d].Path", i), a.ScriptBootstrapAction.Path); err != nil {
+			return nil, err
+		}
 	}
 	if hb, ok := prov.(hearth.HostBound); ok {
 		java, err := s.cfg.FindJava(ctx)

@@ -26,7 +26,7 @@ func (s *Server) AddSteps(ctx context.Context, clusterID string, cfgs []hearth.S
 	if err != nil {
 		return nil, err
 	}
-	steps, err := s.newSteps(c, cfgs)
+	steps, err := s.newSteps(ctx, c, cfgs)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Server) AddSteps(ctx context.Context, clusterID string, cfgs []hearth.S
 	return ids, nil
 }
 
-func (s *Server) newSteps(c *hearth.Cluster, cfgs []hearth.StepConfig) ([]*hearth.Step, error) {
+func (s *Server) newSteps(ctx context.Context, c *hearth.Cluster, cfgs []hearth.StepConfig) ([]*hearth.Step, error) {
 	var steps []*hearth.Step
 	for i, cfg := range cfgs {
 		st, err := hearth.NewStep(c, cfg, i, s.now())
@@ -59,6 +59,9 @@ func (s *Server) newSteps(c *hearth.Cluster, cfgs []hearth.StepConfig) ([]*heart
 			if err := checkStepFiles(st, i); err != nil {
 				return nil, err
 			}
+		}
+		if err := s.checkStepObjects(ctx, st, i); err != nil {
+			return nil, err
 		}
 		steps = append(steps, st)
 	}
@@ -87,6 +90,29 @@ func checkStepFiles(st *hearth.Step, i int) error {
 		if _, err := os.Stat(path); err != nil && !strings.Contains(j, "://") {
 			return hearth.Invalid(fmt.Sprintf("steps[%d].HadoopJarStep.Jar", i), j, "no such file on the Hearth server's host")
 		}
+	}
+	return nil
+}
+
+// checkStepObjects refuses a step whose program (a custom jar, the
+// application of spark-submit, the script of script-runner.jar) is an
+// s3:// object that cannot be read. Data URIs are the program's business.
+func (s *Server) checkStepObjects(ctx context.Context, st *hearth.Step, i int) error {
+	args := st.Config.Args
+	if j := st.Config.Jar; !hearth.IsCommandRunner(j) && !hearth.IsScriptRunner(j) {
+		if err := s.checkObject(ctx, fmt.Sprintf("steps[%d].HadoopJarStep.Jar", i), j); err != nil {
+			return err
+		}
+	}
+	program := -1
+	switch {
+	case hearth.IsScriptRunner(st.Config.Jar):
+		program = 0
+	case hearth.IsCommandRunner(st.Config.Jar) && len(args) > 0 && spark.EMRCommand(args[0]) == "spark-submit":
+		program = hearth.SparkSubmitAppIndex(args)
+	}
+	if program >= 0 && program < len(args) {
+		return s.checkObject(ctx, fmt.Sprintf("steps[%d].HadoopJarStep.Args[%d]", i, program), args[program])
 	}
 	return nil
 }
@@ -529,28 +555,4 @@ func readFrom(path string, offset, limit int64) (*LogRead, error) {
 		return nil, err
 	}
 	return &LogRead{Data: b, Next: offset + int64(len(b))}, nil
-}
-
-// copyStepLogs copies an ended step's logs to the cluster's log URI,
-// <log-uri>/<cluster-id>/steps/<step-id>/<stream>, when it has one.
-func (s *Server) copyStepLogs(ctx context.Context, clusterID, stepID string) {
-	c, err := s.store.Cluster(ctx, clusterID)
-	if err != nil || c.LogUri == "" {
-		return
-	}
-	dst := filepath.Join(strings.TrimPrefix(c.LogUri, "file://"), clusterID, "steps", stepID)
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		s.log.Warn("copy step logs", "step", stepID, "err", err)
-		return
-	}
-	for _, stream := range hearth.LogStreams {
-		b, err := os.ReadFile(s.stepLogPath(clusterID, stepID, stream))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("copy step logs", "step", stepID, "err", err)
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(dst, stream), b, 0o644); err != nil {
-			s.log.Warn("copy step logs", "step", stepID, "err", err)
-		}
-	}
 }

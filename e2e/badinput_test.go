@@ -52,7 +52,7 @@ func TestBadInput(t *testing.T) {
 			exitInvalid, []string{"maximizeResourceAllocation", "true or false"}},
 		{"bootstrap without path", []string{"create-cluster", "--instance-type", "local.small", "--bootstrap-actions", "Name=x"},
 			exitInvalid, []string{"bootstrap-actions[0].Path", "required"}},
-		{"bootstrap from s3", []string{"create-cluster", "--instance-type", "local.small", "--bootstrap-actions", "Path=s3://b/x.sh,Name=x"},
+		{"bootstrap from a bucket name s3 refuses", []string{"create-cluster", "--instance-type", "local.small", "--bootstrap-actions", "Path=s3://B/x.sh,Name=x"},
 			exitInvalid, []string{"bootstrap-actions[0].Path", "s3://"}},
 		{"unknown application", []string{"create-cluster", "--instance-type", "local.small", "--applications", "Name=Zeppelin"},
 			exitInvalid, []string{"Zeppelin", "JupyterLab", "SparkConnect"}},

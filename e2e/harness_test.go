@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,7 +49,9 @@ type env struct {
 	endpoint string
 	addr     string
 	// gateway is the UI gateway's origin (its own listener).
-	gateway  string
+	gateway string
+	// s3 is the built-in S3 store's endpoint.
+	s3       string
 	server   *exec.Cmd
 	extraEnv []string
 	// serverArgs are extra flags for `hearth server`.
@@ -78,6 +81,7 @@ func newEnvArgs(t *testing.T, serverArgs []string, extraEnv ...string) *env {
 	e.addr = freeAddr(t)
 	e.endpoint = "http://" + e.addr
 	e.gateway = "http://" + freeAddr(t)
+	e.s3 = "http://" + freeAddr(t)
 	e.startServer()
 	t.Cleanup(func() {
 		e.terminateAll()
@@ -88,7 +92,18 @@ func newEnvArgs(t *testing.T, serverArgs []string, extraEnv ...string) *env {
 }
 
 func (e *env) environ() []string {
-	return append(append(os.Environ(), "HEARTH_HOME="+e.home, "HEARTH_ENDPOINT="+e.endpoint), e.extraEnv...)
+	return append(append(os.Environ(), "HEARTH_HOME="+e.home, "HEARTH_ENDPOINT="+e.endpoint, "HEARTH_JAR_CACHE="+jarCache()), e.extraEnv...)
+}
+
+// jarCache is where every test's server keeps the S3A connector's jars
+// (800 MB for both Spark versions): fetched once, by the first test that
+// needs them, as a user's one server would.
+func jarCache() string {
+	if d := os.Getenv("HEARTH_TEST_JAR_CACHE"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "hearth-test", "maven")
 }
 
 func (e *env) startServer() {
@@ -101,7 +116,8 @@ func (e *env) startServer() {
 			e.t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(hearthBin, append([]string{"server", "--listen", e.addr, "--gateway-listen", strings.TrimPrefix(e.gateway, "http://")}, e.serverArgs...)...)
+	cmd := exec.Command(hearthBin, append([]string{"server", "--listen", e.addr, "--gateway-listen", strings.TrimPrefix(e.gateway, "http://"),
+		"--s3-listen", strings.TrimPrefix(e.s3, "http://")}, e.serverArgs...)...)
 	cmd.Env = e.environ()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -241,8 +257,12 @@ func (e *env) processes() []string {
 		if err != nil {
 			continue
 		}
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+		i := bytes.LastIndexByte(stat, ')')
+		if i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
 			continue
+		}
+		if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(server) {
+			continue // the server's own S3 store: part of the server
 		}
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
@@ -296,4 +316,25 @@ func (e *env) masterDrivers(id string) drivers {
 		states = append(states, d.State)
 	}
 	return drivers{active: len(m.ActiveDrivers), completed: strings.Join(states, ",")}
+}
+
+// flow is one subtest of runConcurrently.
+type flow struct {
+	name string
+	run  func(t *testing.T)
+}
+
+// runConcurrently runs the flows as subtests at the same time (t.Run from
+// goroutines, so -parallel does not cap it): flows that spend most of their
+// time waiting on JVMs and polls share one server.
+func runConcurrently(t *testing.T, flows []flow) {
+	var wg sync.WaitGroup
+	for _, f := range flows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(f.name, f.run)
+		}()
+	}
+	wg.Wait()
 }

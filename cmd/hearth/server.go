@@ -325,12 +325,18 @@ func storeAddress(addr string, console *net.TCPAddr) (string, error) {
 		}
 		addr = net.JoinHostPort(host, "0")
 	}
-	ln, err := net.Listen("tcp", addr) // the store binds it right after; a port 0 becomes a real one
-	if err != nil {
-		return "", err
+	// The store binds it right after; a port 0 becomes a real one. A store
+	// of a server that just died may hold it for a moment.
+	for wait := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			defer ln.Close()
+			return ln.Addr().String(), nil
+		}
+		if time.Now().After(wait) {
+			return "", err
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // syncStoreAccounts keeps the built-in store accepting every Hearth access
