@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"compress/gzip"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/objstore"
+	"github.com/hearthcluster/hearth/objstore/objstoretest"
 )
 
 // TestS3 runs the object-store stories against the built-in store, on one
@@ -24,6 +28,8 @@ func TestS3(t *testing.T) {
 		{"SeedStory", func(t *testing.T) { s3SeedStory(t, e.subEnv(t), newAwsV2(t, e.subEnv(t), keyID, secret)) }},
 		{"ParquetOutlivesClusters", func(t *testing.T) { s3Parquet(t, e.subEnv(t), newAwsV1(t, e.subEnv(t), keyID, secret)) }},
 		{"BadURIs", func(t *testing.T) { s3BadURIs(t, e.subEnv(t), newAwsV2(t, e.subEnv(t), keyID, secret)) }},
+		{"Conformance", func(t *testing.T) { s3Conformance(t, e.subEnv(t), newAwsV1(t, e.subEnv(t), keyID, secret)) }},
+		{"ExternalStore", func(t *testing.T) { s3External(t, e.subEnv(t), keyID, secret) }},
 	})
 }
 
@@ -224,5 +230,67 @@ func s3BadURIs(t *testing.T, e *env, aws *awsCLI) {
 	fd := steps[0].Status.FailureDetails
 	if steps[0].Status.State != hearth.StepFailed || fd == nil || !strings.Contains(fd.Message, "s3://scripts/no-such-text.txt") {
 		t.Errorf("the step reading missing data: %s %+v; want FAILED naming the URI", steps[0].Status.State, fd)
+	}
+}
+
+// s3Env runs `hearth s3 env` and returns its exports.
+func (e *env) s3Env() map[string]string {
+	e.t.Helper()
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(e.ok("s3", "env")), "\n") {
+		kv, ok := strings.CutPrefix(line, "export ")
+		k, v, ok2 := strings.Cut(kv, "=")
+		if !ok || !ok2 {
+			e.t.Fatalf("hearth s3 env printed %q", line)
+		}
+		vars[k] = strings.Trim(v, "'")
+	}
+	return vars
+}
+
+// s3Conformance: objstore's conformance suite against the built-in store,
+// with the key `hearth s3 env` prints, which the aws CLI also takes.
+func s3Conformance(t *testing.T, e *env, aws *awsCLI) {
+	vars := e.s3Env()
+	if vars["AWS_ENDPOINT_URL_S3"] != e.s3 || vars["AWS_DEFAULT_REGION"] != "us-east-1" || !strings.HasPrefix(vars["AWS_ACCESS_KEY_ID"], "AKIA") || len(vars["AWS_SECRET_ACCESS_KEY"]) != 40 {
+		t.Fatalf("hearth s3 env: %v; want the store at %s and a key", vars, e.s3)
+	}
+	clusters := newAwsV1(t, e, vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"])
+	clusters.ok("s3", "mb", "s3://conformance")
+	if ls := aws.ok("s3", "ls"); !strings.Contains(ls, "conformance") { // another key sees it: one store
+		t.Errorf("aws s3 ls with the EMR key does not list the bucket made with the clusters' key:\n%s", ls)
+	}
+	cfg := objstore.S3Config{Endpoint: e.s3, Region: "us-east-1", AccessKeyID: vars["AWS_ACCESS_KEY_ID"], SecretAccessKey: vars["AWS_SECRET_ACCESS_KEY"], PathStyle: true}
+	objstoretest.Run(t, objstoretest.Target{Store: objstore.New(cfg), Base: "s3://conformance/suite/"})
+
+	cfg.SecretAccessKey = strings.Repeat("x", 40)
+	err := objstore.New(cfg).Put(context.Background(), "s3://conformance/denied", strings.NewReader("no"))
+	if !errors.Is(err, objstore.ErrDenied) || !strings.Contains(err.Error(), "s3://conformance/denied") {
+		t.Errorf("put with a wrong secret: %v; want ErrDenied naming the URI", err)
+	}
+}
+
+// s3External: a server pointed at another S3 store (--s3-endpoint; here
+// the first server's) uses it for its clusters; a key the store refuses
+// makes a step's s3:// program fail at create-cluster, saying so.
+func s3External(t *testing.T, e *env, keyID, secret string) {
+	aws := newAwsV2(t, e, keyID, secret)
+	aws.ok("s3", "mb", "s3://elsewhere")
+	aws.ok("s3", "cp", stepsWordcount(t), "s3://elsewhere/wordcount.py")
+	good := newEnvArgs(t, []string{"--s3-endpoint", e.s3}, "HEARTH_S3_ACCESS_KEY_ID="+keyID, "HEARTH_S3_SECRET_ACCESS_KEY="+secret)
+	if vars := good.s3Env(); vars["AWS_ENDPOINT_URL_S3"] != e.s3 || vars["AWS_ACCESS_KEY_ID"] != keyID {
+		t.Errorf("hearth s3 env of a server with --s3-endpoint: %v", vars)
+	}
+	r := good.hearth("create-cluster", "--name", "checked", "--instance-type", "local.small", "--steps", sparkStep("wc", "s3://elsewhere/wordcount.py", "s3://elsewhere/in.txt"))
+	if r.code != 0 {
+		t.Errorf("create-cluster with a readable s3:// program on the external store: exit %d: %s", r.code, r.stderr)
+	} else {
+		good.ok("terminate-clusters", "--cluster-ids", decodeJSON[struct{ ClusterId string }](t, r.stdout).ClusterId)
+	}
+
+	denied := newEnvArgs(t, []string{"--s3-endpoint", e.s3}, "HEARTH_S3_ACCESS_KEY_ID="+keyID, "HEARTH_S3_SECRET_ACCESS_KEY="+strings.Repeat("x", 40))
+	r = denied.hearth("create-cluster", "--name", "refused", "--instance-type", "local.small", "--steps", sparkStep("wc", "s3://elsewhere/wordcount.py"))
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "steps[0].HadoopJarStep.Args[1]") || !strings.Contains(r.stderr, "access denied") {
+		t.Errorf("create-cluster whose store refuses the key: exit %d, %q; want %d naming the field and the denial", r.code, r.stderr, exitInvalid)
 	}
 }

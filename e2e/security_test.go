@@ -182,6 +182,20 @@ func TestSpark3IsKeptOut(t *testing.T) {
 	defer cancel()
 	e.uiPortsRefuseNobody(ctx, v)
 	e.submitThroughHearth(ctx, id, home)
+
+	// Spark 3.5's own S3A connector (hadoop-aws 3.3.4, AWS SDK v1) reads
+	// and writes the built-in store.
+	vars := e.s3Env()
+	aws := newAwsV2(t, e, vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"])
+	aws.ok("s3", "mb", "s3://spark3")
+	aws.ok("s3", "cp", stepsWriteFile(t, t.TempDir(), "book.txt", wordcountText), "s3://spark3/book.txt")
+	step := e.stepAdd(id, sparkStep("s3", stepsWordcount(t), "s3://spark3/book.txt", "s3a://spark3/words.txt"))[0]
+	e.stepAwaitEnd(id, step, hearth.StepCompleted, 3*time.Minute)
+	checkWordCounts(t, e.stepLog(id, step, "stdout"), wordcountText)
+	local := filepath.Join(t.TempDir(), "words.txt")
+	aws.ok("s3", "cp", "s3://spark3/words.txt", local)
+	words, _ := os.ReadFile(local)
+	checkWordCounts(t, string(words), wordcountText)
 }
 
 // gatewayTry fetches a gateway path with the admin token and returns the

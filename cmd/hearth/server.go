@@ -107,8 +107,15 @@ there, and a logged-in browser gets in without logging in again. Browsers
 reach both ports by the same host name.
 
 A cluster whose Spark release is not on this host waits in STARTING while
-the server installs it (from --spark-archive-url, else from PyPI), saying
-so in its state change reason; clusters of one release share one install.`,
+the server installs it (from --spark-archive-url, else from PyPI), with the
+S3A connector for its Hadoop (from --maven-url), saying so in its state
+change reason; clusters of one release share one install.
+
+An S3-compatible store (versitygw) runs beside the server on --s3-listen
+(default: --listen's port + 2), with objects as plain files under
+$HEARTH_HOME/s3/buckets. Clusters read and write s3:// in it (Spark, steps,
+bootstrap actions, --log-uri); hearth s3 env prints the exports for the aws
+CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.heartbeatTimeout < 0 {
