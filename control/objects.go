@@ -58,16 +58,14 @@ func (s *Server) copyStepLogs(ctx context.Context, clusterID, stepID string) {
 		return
 	}
 	_, _, s3 := hearth.CutS3(c.LogUri)
-	dst := objstore.Join(c.LogUri, clusterID, "steps", stepID)
 	for _, stream := range hearth.LogStreams {
 		b, err := os.ReadFile(s.stepLogPath(clusterID, stepID, stream))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("copy step logs", "step", stepID, "err", err)
 			continue
 		}
-		uri := objstore.Join(dst, stream)
+		uri := stepLogURI(c.LogUri, clusterID, stepID, stream)
 		if s3 {
-			uri += ".gz"
 			if b, err = gzipped(b); err != nil {
 				s.log.Warn("copy step logs", "step", stepID, "err", err)
 				continue
@@ -80,6 +78,16 @@ func (s *Server) copyStepLogs(ctx context.Context, clusterID, stepID string) {
 			s.log.Warn("copy step logs", "step", stepID, "err", err)
 		}
 	}
+}
+
+// stepLogURI is where a step's log stream is copied under a log URI:
+// <log-uri>/<cluster-id>/steps/<step-id>/<stream>, gzipped (.gz) on s3://.
+func stepLogURI(logURI, clusterID, stepID, stream string) string {
+	uri := objstore.Join(logURI, clusterID, "steps", stepID, stream)
+	if _, _, s3 := hearth.CutS3(logURI); s3 {
+		uri += ".gz"
+	}
+	return uri
 }
 
 func gzipped(b []byte) ([]byte, error) {

@@ -313,6 +313,10 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 		}
 		var failed *hearth.Step
 		ended := false
+		logURI := ""
+		if c, err := s.store.Cluster(ctx, n.ClusterId); err == nil {
+			logURI = c.LogUri
+		}
 		st, err := s.store.UpdateStep(ctx, n.ClusterId, r.Id, func(st *hearth.Step) error {
 			if st.Status.State.Ended() {
 				return nil // reported again before the agent saw its new plan
@@ -333,7 +337,12 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 					if !validStream(stream) {
 						stream = "stderr"
 					}
+					// EMR names the copy under the log URI; without one,
+					// the control plane's own file.
 					fd.LogFile = s.stepLogPath(n.ClusterId, st.Id, stream)
+					if logURI != "" {
+						fd.LogFile = stepLogURI(logURI, n.ClusterId, st.Id, stream)
+					}
 				}
 				failed = st
 			}
