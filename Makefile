@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/hearth
 
-.PHONY: all deps test-deps build demo test test-unit test-fuzz test-integration fuzz bench vet clean ui-filter
+.PHONY: all deps test-deps build compile demo test test-unit test-fuzz test-integration fuzz bench vet clean ui-filter
 
 all: build
 
@@ -15,12 +15,16 @@ test-deps: deps
 	@scripts/test-deps.sh
 	@scripts/browser-deps.sh
 
-build: deps
+build: deps compile
+
+compile:
 	$(GO) build -o $(BIN) ./cmd/hearth
 
 # Creates a 1 master + 2 worker local cluster, runs a job on it, prints the
-# result, terminates it.
-demo: build
+# result, terminates it. The installs (pip's download waits on the network)
+# and the Go build (on the CPU) overlap.
+demo:
+	@$(MAKE) --no-print-directory -j2 deps compile
 	@scripts/demo.sh
 
 vet:
@@ -50,6 +54,7 @@ test: deps test-deps vet test-unit test-integration test-fuzz
 bench: build
 	$(GO) run ./bench/clusterready -hearth $(BIN)
 	$(GO) run ./bench/steps -hearth $(BIN)
+	$(GO) run ./bench/s3 -hearth $(BIN)
 
 # Rebuilds the Spark 3 UI filter jar (committed; needs a JDK and pyspark).
 ui-filter:

@@ -32,13 +32,16 @@ type Process struct {
 
 	mu       sync.Mutex
 	stdin    io.WriteCloser
+	child    *os.Process
 	accounts []Account
+	done     chan struct{} // closed when the store has stopped for good
 }
 
 // Start runs `exe s3-server` serving cfg, and waits until it accepts
 // connections. Its output goes to logPath.
 func Start(ctx context.Context, exe string, cfg Config, root Account, accounts []Account, logPath string, log *slog.Logger) (*Process, error) {
-	p := &Process{Endpoint: "http://" + cfg.Listen, exe: exe, cfg: cfg, logPath: logPath, log: log, root: root, accounts: accounts}
+	p := &Process{Endpoint: "http://" + cfg.Listen, exe: exe, cfg: cfg, logPath: logPath, log: log, root: root, accounts: accounts,
+		done: make(chan struct{})}
 	exited, err := p.start()
 	if err != nil {
 		return nil, err
@@ -72,7 +75,7 @@ func (p *Process) start() (<-chan error, error) {
 		return nil, fmt.Errorf("start the built-in S3 store: %w", err)
 	}
 	p.mu.Lock()
-	p.stdin = stdin
+	p.stdin, p.child = stdin, cmd.Process
 	err = p.sendLocked()
 	p.mu.Unlock()
 	exited := make(chan error, 1)
@@ -99,6 +102,10 @@ func (p *Process) awaitListening(exited <-chan error) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
+			p.mu.Lock()
+			p.child.Kill()
+			p.mu.Unlock()
+			<-exited
 			return fmt.Errorf("the built-in S3 store does not answer on %s after 30s: %s", p.cfg.Listen, p.tail())
 		}
 	}
@@ -114,18 +121,25 @@ func (p *Process) tail() string {
 	return fmt.Sprintf("%s (log: %s)", strings.Join(lines, " | "), p.logPath)
 }
 
+// Done is closed once the store has stopped after Start's context ended.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
 // supervise restarts the store when it dies, and stops it with ctx.
 func (p *Process) supervise(ctx context.Context, exited <-chan error) {
+	defer close(p.done)
 	backoff := time.Second
 	for {
 		select {
 		case <-ctx.Done():
 			p.mu.Lock()
 			p.stdin.Close() // the store exits when its stdin closes
+			child := p.child
 			p.mu.Unlock()
 			select {
 			case <-exited:
 			case <-time.After(5 * time.Second):
+				child.Kill()
+				<-exited
 			}
 			return
 		case err := <-exited:

@@ -250,6 +250,9 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	srv.Shutdown(shut)
 	gsrv.Shutdown(shut)
 	<-done
+	if s3proc != nil {
+		<-s3proc.Done() // nothing of the server outlives it
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

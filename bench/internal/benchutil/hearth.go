@@ -28,8 +28,13 @@ type Hearth struct {
 	Home      string // HEARTH_HOME; the server's log is next to it
 	SparkHome string
 
+	// ExtraEnv is added to the server's and the CLI's environment (after
+	// CleanEnv, which drops HEARTH_*), e.g. HEARTH_JAR_CACHE.
+	ExtraEnv []string
+
 	Endpoint string         // set by Start: the API's origin
 	Gateway  string         // set by Start: the UI gateway's origin (--gateway-listen)
+	S3       string         // set by Start: the built-in S3 store's origin (--s3-listen)
 	Server   *Group         // set by Start
 	API      *client.Client // set by Start
 	token    string         // set by Start: the admin token, which the gateway also accepts
@@ -43,24 +48,25 @@ func (h *Hearth) ServerLog() string { return filepath.Join(h.Home, "..", "server
 // Env is the environment of the server and the CLI: HEARTH_HOME is what
 // the CLI reads the admin token from.
 func (h *Hearth) Env() []string {
-	return append(CleanEnv(), "HEARTH_HOME="+h.Home, "HEARTH_ENDPOINT="+h.Endpoint, "SPARK_HOME="+h.SparkHome)
+	return append(append(CleanEnv(), "HEARTH_HOME="+h.Home, "HEARTH_ENDPOINT="+h.Endpoint, "SPARK_HOME="+h.SparkHome), h.ExtraEnv...)
 }
 
 // Start runs `hearth server` with its API and its UI gateway on two free
 // loopback ports and waits until the API answers an authenticated request
 // (the server binds both before it serves either).
 func (h *Hearth) Start(ctx context.Context) error {
-	ports, err := local.FreePorts(2)
+	ports, err := local.FreePorts(3)
 	if err != nil {
 		return err
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	gateway := fmt.Sprintf("127.0.0.1:%d", ports[1])
-	h.Endpoint, h.Gateway = "http://"+listen, "http://"+gateway
+	s3 := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	h.Endpoint, h.Gateway, h.S3 = "http://"+listen, "http://"+gateway, "http://"+s3
 	if err := os.MkdirAll(h.Home, 0o700); err != nil {
 		return err
 	}
-	cmd := exec.Command(h.Bin, "server", "--listen", listen, "--gateway-listen", gateway)
+	cmd := exec.Command(h.Bin, "server", "--listen", listen, "--gateway-listen", gateway, "--s3-listen", s3)
 	cmd.Env = h.Env()
 	cmd.Dir = h.Home
 	if h.Server, err = StartGroup("hearth server", cmd, h.ServerLog()); err != nil {
