@@ -137,23 +137,23 @@ func parseTags(s string) ([]hearth.Tag, error) {
 // Command is the hearth create-cluster command line that creates the same
 // cluster.
 func (f clusterForm) Command() string {
-	args := []string{"hearth create-cluster", "--name " + shellQuote(f.Name)}
+	args := []string{"hearth create-cluster", "--name " + ShellQuote(f.Name)}
 	if f.ReleaseLabel != "" {
-		args = append(args, "--release-label "+shellQuote(f.ReleaseLabel))
+		args = append(args, "--release-label "+ShellQuote(f.ReleaseLabel))
 	}
 	if f.sameShape() {
-		args = append(args, "--instance-type "+shellQuote(f.MasterType)+" --instance-count "+strconv.Itoa(f.CoreCount+1))
+		args = append(args, "--instance-type "+ShellQuote(f.MasterType)+" --instance-count "+strconv.Itoa(f.CoreCount+1))
 	} else {
 		groups, _ := f.Groups()
 		var words []string
 		for _, g := range groups {
-			words = append(words, shellQuote(fmt.Sprintf("InstanceGroupType=%s,InstanceCount=%d,InstanceType=%s", g.InstanceGroupType, g.InstanceCount, g.InstanceType)))
+			words = append(words, ShellQuote(fmt.Sprintf("InstanceGroupType=%s,InstanceCount=%d,InstanceType=%s", g.InstanceGroupType, g.InstanceCount, g.InstanceType)))
 		}
 		args = append(args, "--instance-groups "+strings.Join(words, " "))
 	}
 	if tags := strings.Fields(f.Tags); len(tags) > 0 {
 		for i := range tags {
-			tags[i] = shellQuote(tags[i])
+			tags[i] = ShellQuote(tags[i])
 		}
 		args = append(args, "--tags "+strings.Join(tags, " "))
 	}
@@ -167,7 +167,7 @@ func (f clusterForm) Command() string {
 		args = append(args, "--step-concurrency-level "+strconv.Itoa(f.StepConcurrencyLevel))
 	}
 	if f.LogUri != "" {
-		args = append(args, "--log-uri "+shellQuote(f.LogUri))
+		args = append(args, "--log-uri "+ShellQuote(f.LogUri))
 	}
 	if f.IdleTimeout != 0 {
 		args = append(args, "--auto-termination-policy IdleTimeout="+strconv.FormatInt(f.IdleTimeout, 10))
@@ -261,14 +261,14 @@ func (f stepForm) Command(clusterID string) string {
 	if it.Args == nil {
 		it.Args = []string{}
 	}
-	prefix := "hearth add-steps --cluster-id " + shellQuote(clusterID) + " \\\n    --steps "
+	prefix := "hearth add-steps --cluster-id " + ShellQuote(clusterID) + " \\\n    --steps "
 	plain := shorthandSafe(it.Name) && shorthandSafe(it.Jar) && shorthandSafe(it.MainClass)
 	for _, a := range it.Args {
 		plain = plain && shorthandSafe(a) && a != ""
 	}
 	if !plain {
 		b, _ := json.Marshal([]stepItem{it})
-		return prefix + shellQuote(string(b))
+		return prefix + ShellQuote(string(b))
 	}
 	parts := []string{"Type=" + it.Type}
 	for _, kv := range [][2]string{{"Name", it.Name}, {"ActionOnFailure", it.ActionOnFailure}, {"Jar", it.Jar}, {"MainClass", it.MainClass}} {
@@ -277,7 +277,7 @@ func (f stepForm) Command(clusterID string) string {
 		}
 	}
 	parts = append(parts, "Args=["+strings.Join(it.Args, ",")+"]")
-	return prefix + shellQuote(strings.Join(parts, ","))
+	return prefix + ShellQuote(strings.Join(parts, ","))
 }
 
 // shorthandSafe reports whether s can be a shorthand value as it is.
@@ -293,8 +293,8 @@ func shorthandSafe(s string) bool {
 	return true
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:@%+=,", r))
 	}) < 0 {

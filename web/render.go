@@ -41,7 +41,7 @@ var funcs = template.FuncMap{
 	"shellJoin": func(args []string) string {
 		q := make([]string, len(args))
 		for i, a := range args {
-			q[i] = shellQuote(a)
+			q[i] = ShellQuote(a)
 		}
 		return strings.Join(q, " ")
 	},

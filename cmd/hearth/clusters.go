@@ -134,7 +134,7 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 	f.BoolVar(&noProtected, "no-termination-protected", false, "do not protect the cluster (default)")
 	f.StringVar(&spec.Provisioner, "provisioner", "local", "where nodes run: local")
 	f.StringArrayVar(&steps, "steps", nil, "steps to run once the cluster is ready (see add-steps)")
-	f.StringVar(&spec.LogUri, "log-uri", "", "copy step logs to <log-uri>/<cluster-id>/steps/<step-id>/ (file:///dir or /dir)")
+	f.StringVar(&spec.LogUri, "log-uri", "", "copy step and node logs to <log-uri>/<cluster-id>/{steps/<step-id>,node/<node-id>}/ (s3://bucket/prefix/, gzipped as EMR does; or file:///dir, /dir)")
 	f.IntVar(&spec.StepConcurrencyLevel, "step-concurrency-level", 1, "steps that may run at once (1-256)")
 	f.StringVar(&idlePolicy, "auto-termination-policy", "", "IdleTimeout=<seconds>: terminate after that long with nothing to do")
 	f.StringArrayVar(&configs, "configurations", nil, `configuration classifications as JSON or file://path: [{"Classification":"spark-defaults","Properties":{"spark.x":"y"}}]`)

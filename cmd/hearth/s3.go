@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/s3store"
+	"github.com/hearthcluster/hearth/web"
 	"github.com/spf13/cobra"
 )
 
@@ -55,22 +55,15 @@ can read and write every bucket of the store.`,
 			}
 			w := cmd.OutOrStdout()
 			if s3.Endpoint != "" {
-				fmt.Fprintf(w, "export AWS_ENDPOINT_URL_S3=%s\n", shellQuote(s3.Endpoint))
+				fmt.Fprintf(w, "export AWS_ENDPOINT_URL_S3=%s\n", web.ShellQuote(s3.Endpoint))
 			}
 			if s3.AccessKeyId != "" {
-				fmt.Fprintf(w, "export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\n", shellQuote(s3.AccessKeyId), shellQuote(s3.SecretAccessKey))
+				fmt.Fprintf(w, "export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\n", web.ShellQuote(s3.AccessKeyId), web.ShellQuote(s3.SecretAccessKey))
 			}
-			fmt.Fprintf(w, "export AWS_DEFAULT_REGION=%s\n", shellQuote(s3.Region))
+			fmt.Fprintf(w, "export AWS_DEFAULT_REGION=%s\n", web.ShellQuote(s3.Region))
 			return nil
 		},
 	}
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+=@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // newS3ServerCmd runs the built-in store; hearth server starts it as its
