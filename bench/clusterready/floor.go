@@ -247,7 +247,7 @@ func (f *floorBench) run(ctx context.Context, dir string) (r floorRun, err error
 		r.AliveWorkers = j.AliveWorkers
 		if j.Status == "ALIVE" && j.AliveWorkers >= 2 {
 			r.Seconds = time.Since(t0).Seconds()
-			r.ReadyFetch = benchutil.Round3(float64(time.Since(tf)) / float64(time.Millisecond))
+			r.ReadyFetch = benchutil.Millis(time.Since(tf))
 			if !portDone {
 				portDone = true
 				if err := <-portOpen; err != nil { // the dialer has recorded the port time by now

@@ -82,7 +82,7 @@ func (h *hearthBench) run(ctx context.Context) (r hearthRun, err error) {
 			t := time.Now()
 			if j, err := h.FetchMaster(ctx, hc, r.ClusterId); err == nil && j.Status == "ALIVE" && j.AliveWorkers >= 2 {
 				r.SparkReady = since()
-				r.SparkReadyFetch = benchutil.Round3(float64(time.Since(t)) / float64(time.Millisecond))
+				r.SparkReadyFetch = benchutil.Millis(time.Since(t))
 			}
 		}
 		v, err := h.API.DescribeCluster(ctx, r.ClusterId)

@@ -44,18 +44,15 @@ type config struct {
 
 // result is the JSON document the benchmark writes.
 type result struct {
-	Benchmark string            `json:"benchmark"`
-	Started   time.Time         `json:"started"`
-	Host      benchutil.Machine `json:"host"`
-	benchutil.Binary
-	FloorStrategy string      `json:"floor_strategy"`
-	StrategyWhy   string      `json:"floor_strategy_reason"`
-	Warmup        int         `json:"warmup_runs_discarded"`
-	Floor         []floorRun  `json:"floor"`
-	Hearth        []hearthRun `json:"hearth"`
-	Summary       summary     `json:"summary"`
-	Warnings      []string    `json:"warnings,omitempty"`
-	Dir           string      `json:"dir,omitempty"`
+	benchutil.Header
+	FloorStrategy string             `json:"floor_strategy"`
+	StrategyWhy   string             `json:"floor_strategy_reason"`
+	Warmup        int                `json:"warmup_runs_discarded"`
+	Floor         []floorRun         `json:"floor"`
+	Hearth        []hearthRun        `json:"hearth"`
+	Summary       summary            `json:"summary"`
+	Warnings      benchutil.Warnings `json:"warnings,omitempty"`
+	Dir           string             `json:"dir,omitempty"`
 }
 
 type stat struct {
@@ -101,12 +98,8 @@ func run(c config) (code int) {
 		fmt.Fprintf(os.Stderr, "clusterready: -floor-strategy %q: want auto, %s or %s\n", c.strategy, afterMasterPort, simultaneous)
 		return 2
 	}
-	res := &result{Benchmark: "clusterready", Started: time.Now().UTC(), Warmup: c.warmup}
-	warn := func(format string, a ...any) {
-		s := fmt.Sprintf(format, a...)
-		res.Warnings = append(res.Warnings, s)
-		fmt.Fprintln(os.Stderr, "WARNING:", s)
-	}
+	res := &result{Header: benchutil.Header{Benchmark: "clusterready", Started: time.Now().UTC()}, Warmup: c.warmup}
+	warn := res.Warnings.Add
 	var err error
 	if res.Binary, res.Host, err = benchutil.Prepare(c.hearthBin, c.sparkHome, warn); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterready:", err)
@@ -128,29 +121,7 @@ func run(c config) (code int) {
 	fb := &floorBench{sparkHome: c.sparkHome, strategy: c.strategy, dialPoll: c.dialPoll, timeout: c.timeout}
 
 	// Every exit path from here on goes through this.
-	defer func() {
-		if p := recover(); p != nil {
-			fmt.Fprintln(os.Stderr, "clusterready: panic:", p)
-			code = 1
-		}
-		if err := fb.stopAll(); err != nil {
-			fmt.Fprintln(os.Stderr, "clusterready: cleanup:", err)
-			code = max(code, 1)
-		}
-		if err := hb.Cleanup(); err != nil {
-			fmt.Fprintln(os.Stderr, "clusterready: cleanup:", err)
-			code = max(code, 1)
-		}
-		if !benchutil.Sweep("clusterready", root) {
-			code = 3
-			return
-		}
-		if code == 0 && !c.keep {
-			os.RemoveAll(root)
-		} else {
-			fmt.Fprintf(os.Stderr, "clusterready: logs kept in %s\n", root)
-		}
-	}()
+	defer benchutil.Teardown("clusterready", root, c.keep, &code, fb.stopAll, hb.Cleanup)
 
 	fmt.Fprintf(os.Stderr, "clusterready: %s, SPARK_HOME=%s, dir %s\n", bin, c.sparkHome, root)
 	if err := hb.Start(ctx); err != nil {
@@ -164,14 +135,7 @@ func run(c config) (code int) {
 		floorN++
 		return fb.run(ctx, filepath.Join(root, fmt.Sprintf("floor-%d", floorN)))
 	}
-	fail := func(what string, err error) int {
-		if ctx.Err() != nil {
-			fmt.Fprintf(os.Stderr, "clusterready: interrupted during %s\n", what)
-			return 130
-		}
-		fmt.Fprintf(os.Stderr, "clusterready: %s: %v\n", what, err)
-		return 1
-	}
+	fail := func(what string, err error) int { return benchutil.Fail(ctx, "clusterready", what, err) }
 
 	// Warm-up: Hearth first, so that "auto" knows how Hearth starts workers
 	// before the first floor run.
@@ -236,15 +200,7 @@ func run(c config) (code int) {
 
 	res.Summary = summarize(res.Floor, res.Hearth)
 	printTable(res)
-	if err := benchutil.WriteJSON(c.out, res); err != nil {
-		fmt.Fprintln(os.Stderr, "clusterready:", err)
-		return 1
-	}
-	fmt.Printf("\nwrote %s\n", c.out)
-	if len(res.Warnings) > 0 {
-		return 1
-	}
-	return 0
+	return benchutil.Save("clusterready", c.out, res, res.Warnings)
 }
 
 // detectStrategy says how Hearth started its workers in runs, from its
@@ -277,27 +233,16 @@ func summarize(floor []floorRun, hr []hearthRun) summary {
 		h = append(h, r.Seconds)
 	}
 	s := summary{Floor: stats(f), Hearth: stats(h)}
-	if s.Floor.Median > 0 {
-		s.Ratio = benchutil.Round3(s.Hearth.Median / s.Floor.Median)
-	}
-	if s.Floor.Min > 0 {
-		s.RatioMin = benchutil.Round3(s.Hearth.Min / s.Floor.Min)
-	}
+	s.Ratio = benchutil.Ratio(s.Hearth.Median, s.Floor.Median)
+	s.RatioMin = benchutil.Ratio(s.Hearth.Min, s.Floor.Min)
 	s.Overhead = benchutil.Round3(s.Hearth.Median - s.Floor.Median)
 	return s
 }
 
+// stats is benchutil.DistOf(xs) as this benchmark's results have it.
 func stats(xs []float64) stat {
-	if len(xs) == 0 {
-		return stat{}
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return stat{Median: benchutil.Round3(med), Min: benchutil.Round3(s[0]), Max: benchutil.Round3(s[len(s)-1])}
+	d := benchutil.DistOf(xs)
+	return stat{Median: d.Median, Min: d.Min, Max: d.Max}
 }
 
 func printTable(res *result) {

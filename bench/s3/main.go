@@ -52,18 +52,15 @@ type config struct {
 
 // result is the JSON document the benchmark writes.
 type result struct {
-	Benchmark string            `json:"benchmark"`
-	Started   time.Time         `json:"started"`
-	Host      benchutil.Machine `json:"host"`
-	benchutil.Binary
-	AwsCLI     string         `json:"aws_cli"`     // `aws --version`
-	Cp         string         `json:"cp"`          // `cp --version`, first line
-	S3Endpoint string         `json:"s3_endpoint"` // the built-in store, as `hearth s3 env` prints it
-	JarCache   string         `json:"jar_cache"`   // HEARTH_JAR_CACHE of the server
-	Object     *objectResult  `json:"object,omitempty"`
-	Wordcount  *wordcountPart `json:"wordcount,omitempty"`
-	Warnings   []string       `json:"warnings,omitempty"`
-	Dir        string         `json:"dir,omitempty"`
+	benchutil.Header
+	AwsCLI     string             `json:"aws_cli"`     // `aws --version`
+	Cp         string             `json:"cp"`          // `cp --version`, first line
+	S3Endpoint string             `json:"s3_endpoint"` // the built-in store, as `hearth s3 env` prints it
+	JarCache   string             `json:"jar_cache"`   // HEARTH_JAR_CACHE of the server
+	Object     *objectResult      `json:"object,omitempty"`
+	Wordcount  *wordcountPart     `json:"wordcount,omitempty"`
+	Warnings   benchutil.Warnings `json:"warnings,omitempty"`
+	Dir        string             `json:"dir,omitempty"`
 }
 
 func main() {
@@ -102,12 +99,8 @@ func run(c config) (code int) {
 		fmt.Fprintln(os.Stderr, "s3: -runs must be at least 1; -warmup, -size, -text-mib at least 0, and not both -size and -text-mib 0")
 		return 2
 	}
-	res := &result{Benchmark: name, Started: time.Now().UTC(), JarCache: c.jarCache}
-	warn := func(format string, a ...any) {
-		s := fmt.Sprintf(format, a...)
-		res.Warnings = append(res.Warnings, s)
-		fmt.Fprintln(os.Stderr, "WARNING:", s)
-	}
+	res := &result{Header: benchutil.Header{Benchmark: name, Started: time.Now().UTC()}, JarCache: c.jarCache}
+	warn := res.Warnings.Add
 	var err error
 	if res.Binary, res.Host, err = benchutil.Prepare(c.hearthBin, c.sparkHome, warn); err != nil {
 		fmt.Fprintln(os.Stderr, "s3:", err)
@@ -150,33 +143,8 @@ func run(c config) (code int) {
 	}
 
 	// Every exit path from here on goes through this.
-	defer func() {
-		if p := recover(); p != nil {
-			fmt.Fprintln(os.Stderr, "s3: panic:", p)
-			code = 1
-		}
-		if err := b.hearth.Cleanup(); err != nil {
-			fmt.Fprintln(os.Stderr, "s3: cleanup:", err)
-			code = max(code, 1)
-		}
-		if !benchutil.Sweep(name, root) {
-			code = 3
-			return
-		}
-		if code == 0 && !c.keep {
-			os.RemoveAll(root)
-		} else {
-			fmt.Fprintf(os.Stderr, "s3: logs kept in %s\n", root)
-		}
-	}()
-	fail := func(what string, err error) int {
-		if ctx.Err() != nil {
-			fmt.Fprintf(os.Stderr, "s3: interrupted during %s\n", what)
-			return 130
-		}
-		fmt.Fprintf(os.Stderr, "s3: %s: %v\n", what, err)
-		return 1
-	}
+	defer benchutil.Teardown(name, root, c.keep, &code, b.hearth.Cleanup)
+	fail := func(what string, err error) int { return benchutil.Fail(ctx, name, what, err) }
 
 	fmt.Fprintf(os.Stderr, "s3: %s, %s, SPARK_HOME=%s, dir %s\n", res.HearthBinary, res.AwsCLI, c.sparkHome, root)
 	if err := b.startServer(ctx); err != nil {
@@ -207,13 +175,5 @@ func run(c config) (code int) {
 	}
 
 	printReport(res)
-	if err := benchutil.WriteJSON(c.out, res); err != nil {
-		fmt.Fprintln(os.Stderr, "s3:", err)
-		return 1
-	}
-	fmt.Printf("\nwrote %s\n", c.out)
-	if len(res.Warnings) > 0 {
-		return 1
-	}
-	return 0
+	return benchutil.Save(name, c.out, res, res.Warnings)
 }

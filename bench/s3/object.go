@@ -136,17 +136,8 @@ func (b *bench) object(ctx context.Context) (*objectResult, error) {
 			what, r.Floor.PutS, r.Floor.GetS, r.AwsCLI.PutS, r.AwsCLI.GetS, r.ObjStore.PutS, r.ObjStore.GetS, r.AwsStartS)
 		return r, nil
 	}
-	for i := range b.cfg.warmup {
-		if _, err := one(fmt.Sprintf("object warm-up %d", i+1)); err != nil {
-			return nil, err
-		}
-	}
-	for i := range b.cfg.runs {
-		r, err := one(fmt.Sprintf("object run %d", i+1))
-		if err != nil {
-			return nil, err
-		}
-		res.Runs = append(res.Runs, r)
+	if res.Runs, err = benchutil.Runs("object", b.cfg.warmup, b.cfg.runs, one); err != nil {
+		return nil, err
 	}
 	os.Remove(src)
 
@@ -177,8 +168,8 @@ func summarizeSide(bytes int64, put, get []float64, floor *sideSummary) sideSumm
 	if floor == nil {
 		floor = &s
 	}
-	s.PutRatio, s.PutRatioMin = ratio(s.Put.Median, floor.Put.Median), ratio(s.Put.Min, floor.Put.Min)
-	s.GetRatio, s.GetRatioMin = ratio(s.Get.Median, floor.Get.Median), ratio(s.Get.Min, floor.Get.Min)
+	s.PutRatio, s.PutRatioMin = benchutil.Ratio(s.Put.Median, floor.Put.Median), benchutil.Ratio(s.Put.Min, floor.Put.Min)
+	s.GetRatio, s.GetRatioMin = benchutil.Ratio(s.Get.Median, floor.Get.Median), benchutil.Ratio(s.Get.Min, floor.Get.Min)
 	return s
 }
 

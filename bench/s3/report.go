@@ -4,15 +4,14 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/hearthcluster/hearth/bench/internal/benchutil"
 )
 
-// dist summarises a sample.
+// dist summarises a sample: benchutil.Dist without P90, as this
+// benchmark's results have it.
 type dist struct {
 	N      int     `json:"n"`
 	Median float64 `json:"median"`
@@ -20,29 +19,10 @@ type dist struct {
 	Max    float64 `json:"max"`
 }
 
-// distOf: median (mean of the middle two for even n), min, max.
 func distOf(xs []float64) dist {
-	if len(xs) == 0 {
-		return dist{}
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return dist{N: len(s), Median: benchutil.Round3(med), Min: benchutil.Round3(s[0]), Max: benchutil.Round3(s[len(s)-1])}
+	d := benchutil.DistOf(xs)
+	return dist{N: d.N, Median: d.Median, Min: d.Min, Max: d.Max}
 }
-
-// ratio is a/b, 0 when b is not positive.
-func ratio(a, b float64) float64 {
-	if b <= 0 {
-		return 0
-	}
-	return benchutil.Round3(a / b)
-}
-
-func ms(d time.Duration) float64 { return benchutil.Round3(float64(d) / float64(time.Millisecond)) }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,7 +74,7 @@ func (b *bench) wordcount(ctx context.Context) (*wordcountPart, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	res := &wordcountPart{TextMiB: b.cfg.textMiB, InstanceType: b.cfg.instanceType, PollMs: ms(b.cfg.poll), Warmup: b.cfg.warmup}
+	res := &wordcountPart{TextMiB: b.cfg.textMiB, InstanceType: b.cfg.instanceType, PollMs: benchutil.Millis(b.cfg.poll), Warmup: b.cfg.warmup}
 
 	// The program, copied so that an edit of the repository's copy during
 	// the run cannot make the two sides run different code.
@@ -159,17 +158,8 @@ func (b *bench) wordcount(ctx context.Context) (*wordcountPart, error) {
 			what, p.Local.Seconds, p.Local.ProcessRunS, p.S3.Seconds, p.S3.ProcessRunS)
 		return p, nil
 	}
-	for i := range b.cfg.warmup {
-		if _, err := pair(fmt.Sprintf("word count warm-up %d", i+1)); err != nil {
-			return nil, err
-		}
-	}
-	for i := range b.cfg.runs {
-		p, err := pair(fmt.Sprintf("word count run %d", i+1))
-		if err != nil {
-			return nil, err
-		}
-		res.Runs = append(res.Runs, p)
+	if res.Runs, err = benchutil.Runs("word count", b.cfg.warmup, b.cfg.runs, pair); err != nil {
+		return nil, err
 	}
 
 	var lo, s3, lp, sp []float64
@@ -179,9 +169,9 @@ func (b *bench) wordcount(ctx context.Context) (*wordcountPart, error) {
 	}
 	s := &res.Summary
 	s.Local, s.S3, s.LocalProcess, s.S3Process = distOf(lo), distOf(s3), distOf(lp), distOf(sp)
-	s.Ratio, s.RatioMin = ratio(s.S3.Median, s.Local.Median), ratio(s.S3.Min, s.Local.Min)
+	s.Ratio, s.RatioMin = benchutil.Ratio(s.S3.Median, s.Local.Median), benchutil.Ratio(s.S3.Min, s.Local.Min)
 	s.OverheadS = benchutil.Round3(s.S3.Median - s.Local.Median)
-	s.ProcessRatio = ratio(s.S3Process.Median, s.LocalProcess.Median)
+	s.ProcessRatio = benchutil.Ratio(s.S3Process.Median, s.LocalProcess.Median)
 	return res, nil
 }
 
@@ -218,29 +208,14 @@ func (b *bench) createCluster(ctx context.Context, res *wordcountPart) error {
 	t := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 	defer cancel()
-	out, err := b.hearth.CLI(cctx, "create-cluster", "--name", "bench-s3",
-		"--instance-type", b.cfg.instanceType, "--instance-count", "3", "--wait")
-	var created struct{ ClusterId string }
-	json.Unmarshal(out, &created)
-	if created.ClusterId != "" {
-		b.clusterID = created.ClusterId
-		b.hearth.SetActive(created.ClusterId)
-	}
+	id, err := b.hearth.CreateCluster(cctx, "--name", "bench-s3", "--instance-type", b.cfg.instanceType, "--instance-count", "3")
+	b.clusterID = id
 	if err != nil {
 		return fmt.Errorf("%w (server log: %s)", err, benchutil.TailFile(b.hearth.ServerLog(), 1500))
 	}
-	if b.clusterID == "" {
-		return fmt.Errorf("create-cluster: no ClusterId in %q", out)
-	}
 	res.ClusterId, res.ClusterReadyS = b.clusterID, benchutil.Round3(time.Since(t).Seconds())
-	v, err := b.hearth.API.DescribeCluster(ctx, b.clusterID)
-	if err != nil {
-		return err
-	}
-	if st := v.Cluster.Status.State; st != hearth.ClusterWaiting {
-		return fmt.Errorf("cluster %s is %s after create-cluster --wait", b.clusterID, st)
-	}
-	return nil
+	_, err = b.hearth.DescribeWaiting(ctx, b.clusterID)
+	return err
 }
 
 // runStep runs `spark-submit prog input` as a Type=SPARK step, built as
@@ -249,153 +224,37 @@ func (b *bench) createCluster(ctx context.Context, res *wordcountPart) error {
 // ended. It returns the step's stdout.
 func (b *bench) runStep(ctx context.Context, what, prog, input string) (wcStep, string, error) {
 	var r wcStep
-	idle, err := b.waitMasterIdle(ctx)
+	idle, err := b.hearth.WaitMasterIdle(ctx, b.clusterID, b.warn)
 	if err != nil {
 		return r, "", err
 	}
-	r.MasterIdleWaitMs = ms(idle)
+	r.MasterIdleWaitMs = benchutil.Millis(idle)
 	cfg := hearth.StepConfig{
 		Name:            "wordcount",
 		ActionOnFailure: hearth.ActionContinue,
 		HadoopJarStep:   hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"spark-submit", prog, input}},
 	}
-	t0 := time.Now()
-	ids, err := b.hearth.API.AddSteps(ctx, b.clusterID, []hearth.StepConfig{cfg})
+	id, t0, _, err := b.hearth.AddStep(ctx, b.clusterID, cfg)
 	if err != nil {
 		return r, "", err
 	}
-	if len(ids) != 1 {
-		return r, "", fmt.Errorf("add-steps: want one step id, got %v", ids)
-	}
-	r.StepId = ids[0]
-	st, seen, err := b.waitStep(ctx, r.StepId)
+	r.StepId = id
+	st, seen, err := b.hearth.WaitStep(ctx, b.clusterID, r.StepId, b.cfg.poll, b.cfg.timeout)
 	if err != nil {
 		return r, "", err
 	}
 	r.Seconds = seconds(seen.Sub(t0))
 	if st.Status.State != hearth.StepCompleted {
-		stderr, _ := b.stepLog(ctx, r.StepId, "stderr")
-		return r, "", fmt.Errorf("%w; its stderr ends:\n%s", stepFailed(st), tail(stderr, 3000))
+		stderr, _ := b.hearth.StepLog(ctx, b.clusterID, r.StepId, "stderr")
+		return r, "", fmt.Errorf("%w; its stderr ends:\n%s", benchutil.StepFailed(st), tail(stderr, 3000))
 	}
-	if started, exited, err := b.processTimes(ctx, r.StepId); err != nil {
+	if ct, err := b.hearth.ControllerLog(ctx, b.clusterID, r.StepId); err != nil {
 		b.warn("%s: %v", what, err)
 	} else {
-		r.ProcessRunS = seconds(exited.Sub(started))
+		r.ProcessRunS = seconds(ct.Exited.Sub(ct.Started))
 	}
-	out, err := b.stepLog(ctx, r.StepId, "stdout")
+	out, err := b.hearth.StepLog(ctx, b.clusterID, r.StepId, "stdout")
 	return r, out, err
-}
-
-// waitMasterIdle waits (up to 30s) until the Spark master lists no active
-// application, so that a step does not share the workers with the
-// previous step's executors. The master's /json is read through Hearth's
-// UI gateway, the only client its UI answers.
-func (b *bench) waitMasterIdle(ctx context.Context) (time.Duration, error) {
-	hc := &http.Client{Timeout: 2 * time.Second}
-	t := time.Now()
-	for {
-		j, err := benchutil.FetchMaster(ctx, hc, b.hearth.MasterJSONURL(b.clusterID), b.hearth.Authorization())
-		if err == nil && len(j.ActiveApps) == 0 {
-			return time.Since(t), nil
-		}
-		if time.Since(t) > 30*time.Second {
-			b.warn("the Spark master still lists %d active application(s) after 30s (err %v); running anyway", len(j.ActiveApps), err)
-			return time.Since(t), nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// waitStep polls describe-step every -poll until the step has ended; it
-// returns the step and when its end was first seen.
-func (b *bench) waitStep(ctx context.Context, id string) (*hearth.Step, time.Time, error) {
-	tick := time.NewTicker(b.cfg.poll)
-	defer tick.Stop()
-	deadline := time.After(b.cfg.timeout)
-	for {
-		st, err := b.hearth.API.DescribeStep(ctx, b.clusterID, id)
-		seen := time.Now()
-		if err != nil && ctx.Err() != nil {
-			return nil, seen, ctx.Err()
-		}
-		if err == nil && st.Status.State.Ended() {
-			return st, seen, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, seen, ctx.Err()
-		case <-deadline:
-			return st, seen, fmt.Errorf("step %s has not ended after %s", id, b.cfg.timeout)
-		case <-tick.C:
-		}
-	}
-}
-
-// stepFailed describes a step that did not complete.
-func stepFailed(st *hearth.Step) error {
-	msg := string(st.Status.State)
-	if fd := st.Status.FailureDetails; fd != nil {
-		msg += ": " + fd.Reason + ": " + fd.Message
-	} else if m := st.Status.StateChangeReason.Message; m != "" {
-		msg += ": " + m
-	}
-	return fmt.Errorf("step %s ended %s", st.Id, msg)
-}
-
-// processTimes reads when the step's process started and exited from its
-// controller log (`hearth logs --log-type controller`), whose lines start
-// with a UTC timestamp with milliseconds:
-//
-//	2025-01-02T03:04:05.690Z INFO Started process 1234
-//	2025-01-02T03:04:05.701Z INFO Step exited with status 0
-func (b *bench) processTimes(ctx context.Context, stepID string) (started, exited time.Time, err error) {
-	out, err := b.hearth.CLI(ctx, "logs", "--cluster-id", b.clusterID, "--step-id", stepID, "--log-type", "controller")
-	if err != nil {
-		return started, exited, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		ts, rest, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		at, err := time.Parse("2006-01-02T15:04:05.000Z", ts)
-		if err != nil {
-			continue
-		}
-		rest = strings.TrimPrefix(rest, "INFO ")
-		switch {
-		case strings.HasPrefix(rest, "Started process "):
-			started = at
-		case strings.HasPrefix(rest, "Step exited with status "):
-			exited = at
-		}
-	}
-	if started.IsZero() || exited.IsZero() {
-		return started, exited, fmt.Errorf("step %s: no \"Started process\" or \"Step exited\" line in its controller log:\n%s", stepID, out)
-	}
-	return started, exited, nil
-}
-
-// stepLog returns all of a step's stdout or stderr.
-func (b *bench) stepLog(ctx context.Context, stepID, stream string) (string, error) {
-	var buf bytes.Buffer
-	var off int64
-	for {
-		r, err := b.hearth.API.StepLog(ctx, b.clusterID, stepID, stream, off, false)
-		if err != nil {
-			return buf.String(), err
-		}
-		if len(r.Data) == 0 {
-			return buf.String(), nil
-		}
-		buf.Write(r.Data)
-		off = r.Next
-	}
 }
 
 // wordCount is one [word, count] pair of wordcount.py's output.

@@ -50,8 +50,8 @@ type floorExec struct {
 }
 
 type phase struct {
-	Name string `json:"name"`
-	Ms   dist   `json:"ms"`
+	Name string         `json:"name"`
+	Ms   benchutil.Dist `json:"ms"`
 }
 
 type dispatchResult struct {
@@ -59,14 +59,14 @@ type dispatchResult struct {
 	Runs    []stepRun   `json:"runs"`
 	Floor   []floorExec `json:"floor"`
 	Summary struct {
-		ProcessStarted  dist    `json:"process_started_ms"`    // add-steps -> step process started
-		CompletedSeen   dist    `json:"completed_seen_ms"`     // add-steps -> describe-step COMPLETED
-		Completed       dist    `json:"completed_recorded_ms"` // add-steps -> server recorded COMPLETED
-		FloorStarted    dist    `json:"floor_started_ms"`      // exec -> started, directly
-		FloorExited     dist    `json:"floor_exited_ms"`       // exec -> exited, directly
-		OverheadStarted float64 `json:"overhead_started_ms"`   // median(process started) - median(floor started)
-		OverheadSeen    float64 `json:"overhead_completed_seen_ms"`
-		Phases          []phase `json:"phases"` // where the time goes, per run, then summarised
+		ProcessStarted  benchutil.Dist `json:"process_started_ms"`    // add-steps -> step process started
+		CompletedSeen   benchutil.Dist `json:"completed_seen_ms"`     // add-steps -> describe-step COMPLETED
+		Completed       benchutil.Dist `json:"completed_recorded_ms"` // add-steps -> server recorded COMPLETED
+		FloorStarted    benchutil.Dist `json:"floor_started_ms"`      // exec -> started, directly
+		FloorExited     benchutil.Dist `json:"floor_exited_ms"`       // exec -> exited, directly
+		OverheadStarted float64        `json:"overhead_started_ms"`   // median(process started) - median(floor started)
+		OverheadSeen    float64        `json:"overhead_completed_seen_ms"`
+		Phases          []phase        `json:"phases"` // where the time goes, per run, then summarised
 	} `json:"summary"`
 }
 
@@ -80,9 +80,9 @@ func (b *bench) runFloor() (floorExec, error) {
 	if err := cmd.Start(); err != nil {
 		return f, err
 	}
-	f.StartedMs = ms(time.Since(t0))
+	f.StartedMs = benchutil.Millis(time.Since(t0))
 	err := cmd.Wait()
-	f.ExitedMs = ms(time.Since(t0))
+	f.ExitedMs = benchutil.Millis(time.Since(t0))
 	if err != nil || out.String() != "started\n" {
 		return f, fmt.Errorf("floor: bash -c 'echo started': %v, output %q", err, out.String())
 	}
@@ -97,17 +97,17 @@ func (b *bench) runTrivial(ctx context.Context) (stepRun, time.Time, error) {
 		return r, t0, err
 	}
 	r.StepId, r.AddReturnedMs = id, msSince(t0, returned)
-	st, seen, err := b.waitStep(ctx, id)
+	st, seen, err := b.hearth.WaitStep(ctx, b.clusterID, id, b.cfg.poll, b.cfg.timeout)
 	if err != nil {
 		return r, t0, err
 	}
 	r.CompletedSeenMs = msSince(t0, seen)
 	if st.Status.State != hearth.StepCompleted {
-		return r, t0, stepFailed(st)
+		return r, t0, benchutil.StepFailed(st)
 	}
 	tl := st.Status.Timeline
 	r.StoredMs, r.DispatchedMs, r.CompletedMs = msSince(t0, timeOr(tl.CreationDateTime)), msSince(t0, timeOr(tl.StartDateTime)), msSince(t0, timeOr(tl.EndDateTime))
-	ct, err := b.controllerLog(ctx, id)
+	ct, err := b.hearth.ControllerLog(ctx, b.clusterID, id)
 	if err != nil {
 		return r, t0, err
 	}
@@ -149,7 +149,7 @@ func (b *bench) dispatch(ctx context.Context) (*dispatchResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
-		r.GapBeforeMs = ms(gap)
+		r.GapBeforeMs = benchutil.Millis(gap)
 		res.Runs = append(res.Runs, r)
 		t0s[r.StepId] = t0
 		fmt.Fprintf(os.Stderr, "step %2d: process started %6.1fms  COMPLETED seen %6.1fms   (direct exec: started %.2fms, exited %.2fms)\n",
@@ -173,14 +173,14 @@ func (b *bench) dispatch(ctx context.Context) (*dispatchResult, error) {
 		return out
 	}
 	s := &res.Summary
-	s.ProcessStarted = distOf(col(func(r stepRun) float64 { return r.ProcessStartedMs }))
-	s.CompletedSeen = distOf(col(func(r stepRun) float64 { return r.CompletedSeenMs }))
-	s.Completed = distOf(col(func(r stepRun) float64 { return r.CompletedMs }))
+	s.ProcessStarted = benchutil.DistOf(col(func(r stepRun) float64 { return r.ProcessStartedMs }))
+	s.CompletedSeen = benchutil.DistOf(col(func(r stepRun) float64 { return r.CompletedSeenMs }))
+	s.Completed = benchutil.DistOf(col(func(r stepRun) float64 { return r.CompletedMs }))
 	var fs, fe []float64
 	for _, f := range res.Floor {
 		fs, fe = append(fs, f.StartedMs), append(fe, f.ExitedMs)
 	}
-	s.FloorStarted, s.FloorExited = distOf(fs), distOf(fe)
+	s.FloorStarted, s.FloorExited = benchutil.DistOf(fs), benchutil.DistOf(fe)
 	s.OverheadStarted = benchutil.Round3(s.ProcessStarted.Median - s.FloorStarted.Median)
 	s.OverheadSeen = benchutil.Round3(s.CompletedSeen.Median - s.FloorExited.Median)
 	for _, p := range []struct {
@@ -196,7 +196,7 @@ func (b *bench) dispatch(ctx context.Context) (*dispatchResult, error) {
 		{"exited -> COMPLETED recorded (log shipping, report)", func(r stepRun) float64 { return r.CompletedMs - r.ProcessExitedMs }},
 		{"recorded -> seen by describe-step poll", func(r stepRun) float64 { return r.CompletedSeenMs - r.CompletedMs }},
 	} {
-		s.Phases = append(s.Phases, phase{Name: p.name, Ms: distOf(col(p.f))})
+		s.Phases = append(s.Phases, phase{Name: p.name, Ms: benchutil.DistOf(col(p.f))})
 	}
 	return res, nil
 }

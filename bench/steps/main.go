@@ -49,22 +49,19 @@ type config struct {
 
 // result is the JSON document the benchmark writes.
 type result struct {
-	Benchmark string            `json:"benchmark"`
-	Started   time.Time         `json:"started"`
-	Host      benchutil.Machine `json:"host"`
-	benchutil.Binary
+	benchutil.Header
 	ClusterId     string  `json:"cluster_id"`
 	MasterURL     string  `json:"master_url"`
 	ClusterReadyS float64 `json:"cluster_ready_s"` // create-cluster --wait, start to exit
 	// AddStepsVia says how steps were added: through the client package
 	// (one HTTP request from this process) or by running the hearth CLI.
-	AddStepsVia    string          `json:"add_steps_via"`
-	PollIntervalMs float64         `json:"describe_step_poll_interval_ms"`
-	Dispatch       *dispatchResult `json:"dispatch"`
-	Spark          *sparkResult    `json:"spark"`
-	ServerLog      serverLogFacts  `json:"server_log"`
-	Warnings       []string        `json:"warnings,omitempty"`
-	Dir            string          `json:"dir,omitempty"`
+	AddStepsVia    string             `json:"add_steps_via"`
+	PollIntervalMs float64            `json:"describe_step_poll_interval_ms"`
+	Dispatch       *dispatchResult    `json:"dispatch"`
+	Spark          *sparkResult       `json:"spark"`
+	ServerLog      serverLogFacts     `json:"server_log"`
+	Warnings       benchutil.Warnings `json:"warnings,omitempty"`
+	Dir            string             `json:"dir,omitempty"`
 }
 
 func main() {
@@ -95,12 +92,8 @@ func run(c config) (code int) {
 		fmt.Fprintf(os.Stderr, "steps: -add-steps-via %q: want client or cli\n", c.via)
 		return 2
 	}
-	res := &result{Benchmark: name, Started: time.Now().UTC(), PollIntervalMs: ms(c.poll)}
-	warn := func(format string, a ...any) {
-		s := fmt.Sprintf(format, a...)
-		res.Warnings = append(res.Warnings, s)
-		fmt.Fprintln(os.Stderr, "WARNING:", s)
-	}
+	res := &result{Header: benchutil.Header{Benchmark: name, Started: time.Now().UTC()}, PollIntervalMs: benchutil.Millis(c.poll)}
+	warn := res.Warnings.Add
 	var err error
 	if res.Binary, res.Host, err = benchutil.Prepare(c.hearthBin, c.sparkHome, warn); err != nil {
 		fmt.Fprintln(os.Stderr, "steps:", err)
@@ -131,37 +124,8 @@ func run(c config) (code int) {
 	}
 
 	// Every exit path from here on goes through this.
-	defer func() {
-		if p := recover(); p != nil {
-			fmt.Fprintln(os.Stderr, "steps: panic:", p)
-			code = 1
-		}
-		if err := b.stopDirect(); err != nil {
-			fmt.Fprintln(os.Stderr, "steps: cleanup:", err)
-			code = max(code, 1)
-		}
-		if err := b.hearth.Cleanup(); err != nil {
-			fmt.Fprintln(os.Stderr, "steps: cleanup:", err)
-			code = max(code, 1)
-		}
-		if !benchutil.Sweep(name, root) {
-			code = 3
-			return
-		}
-		if code == 0 && !c.keep {
-			os.RemoveAll(root)
-		} else {
-			fmt.Fprintf(os.Stderr, "steps: logs kept in %s\n", root)
-		}
-	}()
-	fail := func(what string, err error) int {
-		if ctx.Err() != nil {
-			fmt.Fprintf(os.Stderr, "steps: interrupted during %s\n", what)
-			return 130
-		}
-		fmt.Fprintf(os.Stderr, "steps: %s: %v\n", what, err)
-		return 1
-	}
+	defer benchutil.Teardown(name, root, c.keep, &code, b.stopDirect, b.hearth.Cleanup)
+	fail := func(what string, err error) int { return benchutil.Fail(ctx, name, what, err) }
 
 	fmt.Fprintf(os.Stderr, "steps: %s, SPARK_HOME=%s, dir %s\n", bin, c.sparkHome, root)
 	if err := b.hearth.Start(ctx); err != nil {
@@ -189,13 +153,5 @@ func run(c config) (code int) {
 	res.ServerLog = readServerLog(b.hearth.ServerLog())
 
 	printReport(res)
-	if err := benchutil.WriteJSON(c.out, res); err != nil {
-		fmt.Fprintln(os.Stderr, "steps:", err)
-		return 1
-	}
-	fmt.Printf("\nwrote %s\n", c.out)
-	if len(res.Warnings) > 0 {
-		return 1
-	}
-	return 0
+	return benchutil.Save(name, c.out, res, res.Warnings)
 }

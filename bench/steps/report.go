@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+
+	"github.com/hearthcluster/hearth/bench/internal/benchutil"
 )
 
 func printReport(res *result) {
@@ -23,7 +25,7 @@ func printReport(res *result) {
 		}
 		tw.Flush()
 		s := d.Summary
-		line := func(name string, x dist) {
+		line := func(name string, x benchutil.Dist) {
 			fmt.Printf("%-34s median %7.1fms   p90 %7.1fms   min %7.1fms   max %7.1fms\n", name, x.Median, x.P90, x.Min, x.Max)
 		}
 		fmt.Println()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,41 +55,17 @@ type sparkResult struct {
 	Warmup        int         `json:"warmup_pairs_discarded"`
 	Runs          []sparkPair `json:"runs"`
 	Summary       struct {
-		Step        dist    `json:"step_s"`         // add-steps -> COMPLETED seen
-		Direct      dist    `json:"direct_s"`       // spark-submit exec -> exit
-		StepProcess dist    `json:"step_process_s"` // the step's spark-submit process, started -> exited
-		Ratio       float64 `json:"ratio_median"`   // median(step) / median(direct)
-		RatioMin    float64 `json:"ratio_min"`
-		OverheadS   float64 `json:"overhead_median_s"` // median(step) - median(direct)
+		Step        benchutil.Dist `json:"step_s"`         // add-steps -> COMPLETED seen
+		Direct      benchutil.Dist `json:"direct_s"`       // spark-submit exec -> exit
+		StepProcess benchutil.Dist `json:"step_process_s"` // the step's spark-submit process, started -> exited
+		Ratio       float64        `json:"ratio_median"`   // median(step) / median(direct)
+		RatioMin    float64        `json:"ratio_min"`
+		OverheadS   float64        `json:"overhead_median_s"` // median(step) - median(direct)
 		// ProcessOverheadS is median(step process) - median(direct): how
 		// much slower spark-submit itself runs inside a step (environment,
 		// conf dir, load); the rest of OverheadS is Hearth's step path.
 		ProcessOverheadS float64 `json:"process_overhead_median_s"`
 	} `json:"summary"`
-}
-
-// waitMasterIdle waits (up to 30s) until the Spark master lists no active
-// application, so that a run does not share the cluster with the executors
-// of the previous one; it returns how long it waited. The master's /json is
-// read through Hearth's UI gateway, the only client its UI answers.
-func (b *bench) waitMasterIdle(ctx context.Context) (time.Duration, error) {
-	hc := &http.Client{Timeout: 2 * time.Second}
-	t := time.Now()
-	for {
-		j, err := b.hearth.FetchMaster(ctx, hc, b.clusterID)
-		if err == nil && len(j.ActiveApps) == 0 {
-			return time.Since(t), nil
-		}
-		if time.Since(t) > 30*time.Second {
-			b.warn("the Spark master still lists %d active application(s) after 30s (err %v); running anyway", len(j.ActiveApps), err)
-			return time.Since(t), nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func (b *bench) sparkSubmitPath() string {
@@ -156,11 +131,11 @@ func (b *bench) runDirect(ctx context.Context, app, dir string) (sparkDirect, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
-	idle, err := b.waitMasterIdle(ctx)
+	idle, err := b.hearth.WaitMasterIdle(ctx, b.clusterID, b.warn)
 	if err != nil {
 		return r, err
 	}
-	r.MasterIdleWaitMs = ms(idle)
+	r.MasterIdleWaitMs = benchutil.Millis(idle)
 	cmd := exec.Command(b.sparkSubmitPath(), "--properties-file", b.propsFile, app)
 	cmd.Env = append(benchutil.CleanEnv(), "SPARK_HOME="+b.cfg.sparkHome, "SPARK_LOCAL_IP=127.0.0.1")
 	cmd.Dir = dir
@@ -194,11 +169,11 @@ func (b *bench) runDirect(ctx context.Context, app, dir string) (sparkDirect, er
 // runSparkStep runs the application as a Type=SPARK step.
 func (b *bench) runSparkStep(ctx context.Context, app string) (sparkStep, error) {
 	var r sparkStep
-	idle, err := b.waitMasterIdle(ctx)
+	idle, err := b.hearth.WaitMasterIdle(ctx, b.clusterID, b.warn)
 	if err != nil {
 		return r, err
 	}
-	r.MasterIdleWaitMs = ms(idle)
+	r.MasterIdleWaitMs = benchutil.Millis(idle)
 	cfg := hearth.StepConfig{ // what `hearth add-steps --steps Type=SPARK,Args=[app]` sends
 		Name:            "Spark application",
 		ActionOnFailure: hearth.ActionContinue,
@@ -209,24 +184,24 @@ func (b *bench) runSparkStep(ctx context.Context, app string) (sparkStep, error)
 		return r, err
 	}
 	r.StepId = id
-	st, seen, err := b.waitStep(ctx, id)
+	st, seen, err := b.hearth.WaitStep(ctx, b.clusterID, id, b.cfg.poll, b.cfg.timeout)
 	if err != nil {
 		return r, err
 	}
 	sec := func(t time.Time) float64 { return benchutil.Round3(msSince(t0, t) / 1000) }
 	r.Seconds = sec(seen)
 	if st.Status.State != hearth.StepCompleted {
-		return r, stepFailed(st)
+		return r, benchutil.StepFailed(st)
 	}
 	tl := st.Status.Timeline
 	r.DispatchedS, r.CompletedS = sec(timeOr(tl.StartDateTime)), sec(timeOr(tl.EndDateTime))
-	ct, err := b.controllerLog(ctx, id)
+	ct, err := b.hearth.ControllerLog(ctx, b.clusterID, id)
 	if err != nil {
 		return r, err
 	}
 	r.ProcessStartedS, r.ProcessExitedS = sec(ct.Started), sec(ct.Exited)
 	r.ProcessRunS = benchutil.Round3(r.ProcessExitedS - r.ProcessStartedS)
-	if out, err := b.stepStdout(ctx, id); err != nil || !hasLine(out, "100") {
+	if out, err := b.hearth.StepLog(ctx, b.clusterID, id, "stdout"); err != nil || !hasLine(out, "100") {
 		return r, fmt.Errorf("step %s did not print 100 (stdout %q, %v)", id, out, err)
 	}
 	return r, nil
@@ -265,30 +240,18 @@ func (b *bench) spark(ctx context.Context) (*sparkResult, error) {
 		fmt.Fprintf(os.Stderr, "%s: direct %.2fs, step %.2fs (step process %.2fs)\n", what, p.Direct.Seconds, p.Step.Seconds, p.Step.ProcessRunS)
 		return p, nil
 	}
-	for i := range b.cfg.sparkWarmup {
-		if _, err := pair(fmt.Sprintf("spark warm-up %d", i+1)); err != nil {
-			return nil, err
-		}
-	}
-	for i := range b.cfg.sparkRuns {
-		p, err := pair(fmt.Sprintf("spark run %d", i+1))
-		if err != nil {
-			return nil, err
-		}
-		res.Runs = append(res.Runs, p)
+	var err error
+	if res.Runs, err = benchutil.Runs("spark", b.cfg.sparkWarmup, b.cfg.sparkRuns, pair); err != nil {
+		return nil, err
 	}
 	var st, di, pr []float64
 	for _, p := range res.Runs {
 		st, di, pr = append(st, p.Step.Seconds), append(di, p.Direct.Seconds), append(pr, p.Step.ProcessRunS)
 	}
 	s := &res.Summary
-	s.Step, s.Direct, s.StepProcess = distOf(st), distOf(di), distOf(pr)
-	if s.Direct.Median > 0 {
-		s.Ratio = benchutil.Round3(s.Step.Median / s.Direct.Median)
-	}
-	if s.Direct.Min > 0 {
-		s.RatioMin = benchutil.Round3(s.Step.Min / s.Direct.Min)
-	}
+	s.Step, s.Direct, s.StepProcess = benchutil.DistOf(st), benchutil.DistOf(di), benchutil.DistOf(pr)
+	s.Ratio = benchutil.Ratio(s.Step.Median, s.Direct.Median)
+	s.RatioMin = benchutil.Ratio(s.Step.Min, s.Direct.Min)
 	s.OverheadS = benchutil.Round3(s.Step.Median - s.Direct.Median)
 	s.ProcessOverheadS = benchutil.Round3(s.StepProcess.Median - s.Direct.Median)
 	return res, nil

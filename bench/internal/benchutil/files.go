@@ -149,6 +149,32 @@ func WriteJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// Save writes res to path (WriteJSON) and says so on stdout, and returns
+// the run's exit status: 1 when it could not write res or the run has
+// warnings, else 0.
+func Save(name, path string, res any, warnings Warnings) int {
+	if err := WriteJSON(path, res); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		return 1
+	}
+	fmt.Printf("\nwrote %s\n", path)
+	if len(warnings) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// Warnings are a run's warnings, in the order they were given; a run that
+// has any exits with status 1.
+type Warnings []string
+
+// Add formats a warning, keeps it and prints it on stderr.
+func (w *Warnings) Add(format string, a ...any) {
+	s := fmt.Sprintf(format, a...)
+	*w = append(*w, s)
+	fmt.Fprintln(os.Stderr, "WARNING:", s)
+}
+
 // Load1 is the host's 1-minute load average.
 func Load1() float64 {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -215,6 +241,15 @@ type Machine struct {
 type Binary struct {
 	HearthBinary     string    `json:"hearth_binary"`
 	HearthBinaryTime time.Time `json:"hearth_binary_mtime"`
+}
+
+// Header is what every result file starts with; Prepare fills Host and
+// Binary.
+type Header struct {
+	Benchmark string    `json:"benchmark"`
+	Started   time.Time `json:"started"`
+	Host      Machine   `json:"host"`
+	Binary
 }
 
 // Prepare checks the hearth binary (warning when a Go source is newer than

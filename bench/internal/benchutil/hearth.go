@@ -3,6 +3,7 @@ package benchutil
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/client"
+	"github.com/hearthcluster/hearth/control"
 	"github.com/hearthcluster/hearth/provision/local"
 )
 
@@ -131,6 +133,40 @@ func (h *Hearth) SetActive(id string) {
 	h.mu.Lock()
 	h.active = id
 	h.mu.Unlock()
+}
+
+// CreateCluster runs `hearth create-cluster <args> --wait` and returns the
+// new cluster's id, and the CLI's error if it failed (it may have printed
+// the id first: --wait can fail after the cluster was created). The
+// cluster is marked active (SetActive) as soon as its id is known, so that
+// Cleanup terminates it. A CLI that printed no id is an error.
+func (h *Hearth) CreateCluster(ctx context.Context, args ...string) (string, error) {
+	out, err := h.CLI(ctx, append(append([]string{"create-cluster"}, args...), "--wait")...)
+	var created struct{ ClusterId string }
+	json.Unmarshal(out, &created)
+	if created.ClusterId != "" {
+		h.SetActive(created.ClusterId)
+	}
+	if err != nil {
+		return created.ClusterId, err
+	}
+	if created.ClusterId == "" {
+		return "", fmt.Errorf("create-cluster: no ClusterId in %q", out)
+	}
+	return created.ClusterId, nil
+}
+
+// DescribeWaiting describes cluster id through the API; it is an error if
+// the cluster is not WAITING, as it must be after create-cluster --wait.
+func (h *Hearth) DescribeWaiting(ctx context.Context, id string) (*control.ClusterView, error) {
+	v, err := h.API.DescribeCluster(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st := v.Cluster.Status.State; st != hearth.ClusterWaiting {
+		return nil, fmt.Errorf("cluster %s is %s after create-cluster --wait", id, st)
+	}
+	return v, nil
 }
 
 // Terminate runs terminate-clusters and `wait cluster-terminated`, then

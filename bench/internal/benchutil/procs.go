@@ -1,7 +1,8 @@
 // Package benchutil holds what Hearth's benchmarks (bench/...) share:
-// process groups and the /proc scan that proves nothing was left behind, a
-// `hearth server` driven through its CLI and API, log parsing and result
-// files.
+// process groups and the /proc scan that proves nothing was left behind,
+// the clean-up every run ends with, a `hearth server` driven through its
+// CLI and API (clusters, steps and their logs), log parsing, sample
+// statistics and result files.
 package benchutil
 
 import (

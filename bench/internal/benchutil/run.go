@@ -54,3 +54,64 @@ func SignalContext(name string) (ctx context.Context, stop func()) {
 	}()
 	return ctx, func() { signal.Stop(sigs); cancel() }
 }
+
+// Teardown is what every exit path of a benchmark's run goes through:
+// deferred, with the run's named result as code, once the temporary
+// directory root exists. A panic becomes status 1; each of stops runs in
+// order and a failure makes the status at least 1; then Sweep, and a
+// process left behind makes it 3. root is removed when the run succeeded
+// and keep is not set; otherwise it says where the logs are.
+func Teardown(name, root string, keep bool, code *int, stops ...func() error) {
+	if p := recover(); p != nil {
+		fmt.Fprintln(os.Stderr, name+": panic:", p)
+		*code = 1
+	}
+	for _, stop := range stops {
+		if err := stop(); err != nil {
+			fmt.Fprintln(os.Stderr, name+": cleanup:", err)
+			*code = max(*code, 1)
+		}
+	}
+	if !Sweep(name, root) {
+		*code = 3
+		return
+	}
+	if *code == 0 && !keep {
+		os.RemoveAll(root)
+	} else {
+		fmt.Fprintf(os.Stderr, "%s: logs kept in %s\n", name, root)
+	}
+}
+
+// Fail reports on stderr that the run failed during what and returns its
+// exit status: 130 when ctx is done (a signal interrupted the run, and err
+// is only that), else 1.
+func Fail(ctx context.Context, name, what string, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintf(os.Stderr, "%s: interrupted during %s\n", name, what)
+		return 130
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s: %v\n", name, what, err)
+	return 1
+}
+
+// Runs calls run warmup times, discarding what it returns, then n times,
+// and returns those n results in order. Each call is named for its
+// messages "<what> warm-up <i>" or "<what> run <i>", counting from 1. It
+// stops at the first error and returns it.
+func Runs[T any](what string, warmup, n int, run func(name string) (T, error)) ([]T, error) {
+	for i := range warmup {
+		if _, err := run(fmt.Sprintf("%s warm-up %d", what, i+1)); err != nil {
+			return nil, err
+		}
+	}
+	var out []T
+	for i := range n {
+		r, err := run(fmt.Sprintf("%s run %d", what, i+1))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
