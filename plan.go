@@ -17,6 +17,9 @@ type Plan struct {
 	// S3AJars, when set, are the Hadoop S3A connector and its AWS SDK on
 	// the node's host, put on every driver's and executor's classpath.
 	S3AJars []string `json:"S3AJars,omitempty"`
+	// CDSArchive, when set, is the class-data archive of SparkHome on the
+	// node's host, which daemons started from now on map.
+	CDSArchive string `json:"CDSArchive,omitempty"`
 	// Host is the address the node's daemons bind to.
 	Host   string      `json:"Host"`
 	Master *DaemonPlan `json:"Master,omitempty"`

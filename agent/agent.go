@@ -441,6 +441,14 @@ func (a *Agent) converge(p hearth.Plan) {
 			continue
 		}
 		d := newDaemon(name, cmd, a.cfg.Dir, a.cfg.NodeID, a.log)
+		if direct, ok := dist.Direct(cmd, sparkClassEnv(cmd, conf.SparkEnv), p.CDSArchive); ok {
+			// As spark-class would run it, minus the launcher JVM; with the
+			// host's class-data archive when there is one.
+			for k, v := range conf.SparkEnv {
+				direct.Env = append(direct.Env, k+"="+v)
+			}
+			d.launch = direct
+		}
 		switch name {
 		case "master":
 			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Master.WebUIPort)
@@ -555,6 +563,21 @@ func tail(path string, n int64) string {
 }
 
 // withDefault returns m with k set to v unless the configuration set it.
+// sparkClassEnv is the environment bin/spark-class would see for cmd:
+// the agent's, the command's, then spark-env.sh's exports.
+func sparkClassEnv(cmd spark.Command, sparkEnv map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, kvs := range [][]string{os.Environ(), cmd.Env} {
+		for _, kv := range kvs {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+	}
+	maps.Copy(env, sparkEnv)
+	return env
+}
+
 func withDefault(m map[string]string, k, v string) map[string]string {
 	out := map[string]string{}
 	for key, val := range m {

@@ -33,8 +33,11 @@ const (
 // exponential backoff when it exits, and re-adopts a JVM a previous run of
 // the agent left running.
 type daemon struct {
-	name    string
+	name string
+	// cmd is what the plan asks for (a change restarts the daemon); launch
+	// is how it is started: cmd, or the same JVM without the launcher JVM.
 	cmd     spark.Command
+	launch  spark.Command
 	nodeID  string
 	logPath string
 	pidPath string
@@ -65,7 +68,7 @@ type daemon struct {
 
 func newDaemon(name string, cmd spark.Command, dir, nodeID string, log *slog.Logger) *daemon {
 	return &daemon{
-		name: name, cmd: cmd, nodeID: nodeID,
+		name: name, cmd: cmd, launch: cmd, nodeID: nodeID,
 		logPath: filepath.Join(dir, "logs", "spark-"+name+".out"),
 		pidPath: filepath.Join(dir, "run", name+".pid"),
 		log:     log.With("daemon", name),
@@ -172,14 +175,14 @@ func (d *daemon) start() (exited chan error, pid int, err error) {
 		return nil, 0, err
 	}
 	defer out.Close()
-	args := d.cmd.Args
+	args := d.launch.Args
 	if d.nice {
 		if nice, err := exec.LookPath("nice"); err == nil {
 			args = append([]string{nice, "-n", "10"}, args...)
 		}
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(append(os.Environ(), d.cmd.Env...), "HEARTH_NODE_ID="+d.nodeID, "HEARTH_DAEMON="+d.name)
+	cmd.Env = append(append(os.Environ(), d.launch.Env...), "HEARTH_NODE_ID="+d.nodeID, "HEARTH_DAEMON="+d.name)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -108,7 +108,7 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	}
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
 		d := s.runtimes.dist(c.SparkVersion)
-		p.SparkHome, p.S3AJars = d.Home, d.S3AJars
+		p.SparkHome, p.S3AJars, p.CDSArchive = d.Home, d.S3AJars, s.cds.archive(d)
 	}
 	if c.Spark.AuthSecret != "" {
 		p.Secrets = &hearth.NodeSecrets{AuthSecret: c.Spark.AuthSecret, UIKey: c.Spark.UIKey, S3: s.cfg.S3}

@@ -45,6 +45,9 @@ type Config struct {
 	// S3 is the object store clusters reach s3:// URIs in (the built-in
 	// store, or one given to the server); nil means none.
 	S3 *hearth.S3Access
+	// CDSDir holds the class-data archives of host-bound nodes' daemons;
+	// "" turns class-data sharing off.
+	CDSDir string
 }
 
 // Server is the control plane.
@@ -71,6 +74,7 @@ type Server struct {
 	runtimes *runtimes
 	// objects reads and writes URIs: s3:// in the clusters' store.
 	objects objstore.Store
+	cds     *cdsArchives
 }
 
 // New returns a control plane for cfg.
@@ -107,6 +111,8 @@ func New(cfg Config) *Server {
 	}
 	s.runtimes = newRuntimes(install, s.now, s.changes.notify)
 	s.objects = objstore.ForAccess(cfg.S3)
+	s.cds = &cdsArchives{dir: cfg.CDSDir, findJava: cfg.FindJava, log: cfg.Logger, ctx: context.Background(),
+		paths: map[string]string{}, tried: map[string]time.Time{}}
 	for _, p := range cfg.Provisioners {
 		s.prov[p.Name()] = p
 	}

@@ -21,6 +21,10 @@ const maxReplacements = 5
 // at most one goroutine at a time.
 func (s *Server) Run(ctx context.Context) error {
 	s.runtimes.setContext(ctx)
+	s.cds.mu.Lock()
+	s.cds.ctx = ctx // builds end with the server, which waits for them
+	s.cds.mu.Unlock()
+	defer s.cds.builds.Wait()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(s.cfg.Interval)

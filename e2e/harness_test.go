@@ -92,12 +92,14 @@ func newEnvArgs(t *testing.T, serverArgs []string, extraEnv ...string) *env {
 }
 
 func (e *env) environ() []string {
-	return append(append(os.Environ(), "HEARTH_HOME="+e.home, "HEARTH_ENDPOINT="+e.endpoint, "HEARTH_JAR_CACHE="+jarCache()), e.extraEnv...)
+	return append(append(os.Environ(), "HEARTH_HOME="+e.home, "HEARTH_ENDPOINT="+e.endpoint, "HEARTH_JAR_CACHE="+jarCache(),
+		"HEARTH_CDS_CACHE="+filepath.Join(filepath.Dir(jarCache()), "cds")), e.extraEnv...)
 }
 
 // jarCache is where every test's server keeps the S3A connector's jars
 // (800 MB for both Spark versions): fetched once, by the first test that
-// needs them, as a user's one server would.
+// needs them, as a user's one server would. The daemons' class-data
+// archives are kept beside it (cds/), built once too.
 func jarCache() string {
 	if d := os.Getenv("HEARTH_TEST_JAR_CACHE"); d != "" {
 		return d

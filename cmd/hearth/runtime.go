@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,8 +13,10 @@ import (
 
 func newRuntimeCmd(g *globals) *cobra.Command {
 	var sparkHome, archiveURL string
+	o := defaultServerOptions(g) // the server's Maven, jar cache and class-data settings
 	locator := func() *spark.Locator {
-		return &spark.Locator{SparkHome: sparkHome, CacheDir: filepath.Join(g.home, "runtime"), ArchiveURL: archiveURL}
+		o.sparkHome, o.archiveURL = sparkHome, archiveURL
+		return o.locator(nil)
 	}
 	root := &cobra.Command{
 		Use:   "runtime",
@@ -21,7 +24,11 @@ func newRuntimeCmd(g *globals) *cobra.Command {
 		Long: `Hearth looks for a Spark distribution in this order: --spark-home
 ($SPARK_HOME), a pip-installed pyspark of the right version, the cache in
 $HEARTH_HOME/runtime. 'install' downloads spark-<v>-bin-hadoop3.tgz from the
-Apache archive, verifies its SHA-512 and unpacks it into the cache.`,
+Apache archive, verifies its SHA-512 and unpacks it into the cache, fetches
+the S3A connector for its Hadoop ($HEARTH_MAVEN_URL), and builds the
+class-data archive its daemons start from ($HEARTH_CDS_CACHE; the server
+otherwise builds it in the background after a cluster first uses the
+runtime).`,
 	}
 	root.PersistentFlags().StringVar(&sparkHome, "spark-home", os.Getenv("SPARK_HOME"), "a Spark distribution to use ($SPARK_HOME)")
 	root.PersistentFlags().StringVar(&archiveURL, "spark-archive-url", envOr("HEARTH_SPARK_ARCHIVE", "https://archive.apache.org/dist/spark"), "where to download Spark releases from")
@@ -60,6 +67,20 @@ Apache archive, verifies its SHA-512 and unpacks it into the cache.`,
 			d, err := locator().Install(cmd.Context(), v, cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if dir := o.cdsDir(); dir != "" {
+				java, err := spark.FindJava(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "Building the class-data archive of Spark %s's daemons (once per Spark and Java)\n", d.Version)
+				archive, err := d.BuildCDS(cmd.Context(), java, dir)
+				if err != nil && !errors.Is(err, spark.ErrCDSBusy) {
+					return fmt.Errorf("class-data archive: %w", err)
+				}
+				if err == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "Class-data archive: %s\n", archive)
+				}
 			}
 			return show(cmd, d)
 		},

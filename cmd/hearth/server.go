@@ -19,6 +19,7 @@ import (
 	"github.com/hearthcluster/hearth/provision/local"
 	"github.com/hearthcluster/hearth/s3store"
 	"github.com/hearthcluster/hearth/spark"
+	"github.com/hearthcluster/hearth/store/postgres"
 	"github.com/hearthcluster/hearth/store/sqlite"
 	"github.com/hearthcluster/hearth/web"
 	"github.com/spf13/cobra"
@@ -28,6 +29,9 @@ import (
 // from the environment, and `hearth server`'s flags override them.
 type serverOptions struct {
 	home, listen, region string
+	// database selects the store: a postgres:// or postgresql:// URL, else
+	// a SQLite file ("": $HEARTH_HOME/hearth.db).
+	database string
 	// gatewayListen is the UI gateway's own address: a separate origin,
 	// so that proxied pages cannot act as the console.
 	gatewayListen         string
@@ -43,11 +47,14 @@ type serverOptions struct {
 	// mavenURL is where the S3A connector's jars come from ("none": no
 	// connector); jarCache is where they are kept.
 	mavenURL, jarCache string
+	// cdsCache holds the daemons' class-data archives ("none": off).
+	cdsCache string
 }
 
 func defaultServerOptions(g *globals) serverOptions {
 	return serverOptions{
 		home:          g.home,
+		database:      os.Getenv("HEARTH_DATABASE"),
 		listen:        envOr("HEARTH_LISTEN", "127.0.0.1:8440"),
 		gatewayListen: os.Getenv("HEARTH_GATEWAY_LISTEN"),
 		region:        envOr("HEARTH_REGION", hearth.DefaultRegion),
@@ -59,7 +66,19 @@ func defaultServerOptions(g *globals) serverOptions {
 		s3Region:      os.Getenv("HEARTH_S3_REGION"),
 		mavenURL:      envOr("HEARTH_MAVEN_URL", spark.DefaultMavenURL),
 		jarCache:      os.Getenv("HEARTH_JAR_CACHE"),
+		cdsCache:      os.Getenv("HEARTH_CDS_CACHE"),
 	}
+}
+
+// cdsDir is where class-data archives live, "" when they are off.
+func (o serverOptions) cdsDir() string {
+	switch o.cdsCache {
+	case "none":
+		return ""
+	case "":
+		return filepath.Join(o.home, "runtime", "cds")
+	}
+	return o.cdsCache
 }
 
 // locator is where the control plane finds and installs Spark runtimes.
@@ -126,6 +145,8 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", o.listen, "address to serve on ($HEARTH_LISTEN)")
+	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user:password@host:5432/hearth) keeps it in PostgreSQL, which several servers can share; anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
+	f.Lookup("database").DefValue = "" // $HEARTH_DATABASE may hold a password: --help must not show it
 	f.StringVar(&o.gatewayListen, "gateway-listen", o.gatewayListen, "address the UI gateway (the clusters' Spark UIs and JupyterLab) serves on, a separate origin from the console; port 0 picks a free one ($HEARTH_GATEWAY_LISTEN; default: --listen's port + 1, or a free port if that is taken)")
 	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
 	f.StringVar(&o.archiveURL, "spark-archive-url", o.archiveURL, "where to download Spark releases from ($HEARTH_SPARK_ARCHIVE)")
@@ -137,6 +158,7 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	f.StringVar(&o.s3Endpoint, "s3-endpoint", o.s3Endpoint, "use this S3 store (e.g. https://s3.eu-west-1.amazonaws.com or another S3-compatible store) instead of the built-in one; its key comes from $HEARTH_S3_ACCESS_KEY_ID and $HEARTH_S3_SECRET_ACCESS_KEY ($HEARTH_S3_ENDPOINT)")
 	f.StringVar(&o.s3Region, "s3-region", o.s3Region, "the region of the --s3-endpoint store ($HEARTH_S3_REGION; default: --region)")
 	f.StringVar(&o.mavenURL, "maven-url", o.mavenURL, "Maven repository the S3A connector (hadoop-aws and the AWS SDK, SHA-256 pinned) is fetched from with each Spark runtime; \"none\" runs clusters without s3:// in Spark ($HEARTH_MAVEN_URL)")
+	f.StringVar(&o.cdsCache, "cds-cache", o.cdsCache, "directory of the class-data archives Spark daemons start from (built once per Spark and Java, in the background); \"none\" turns class-data sharing off ($HEARTH_CDS_CACHE; default: $HEARTH_HOME/runtime/cds)")
 	f.StringVar(&o.jarCache, "jar-cache", o.jarCache, "directory the S3A connector's jars are kept in ($HEARTH_JAR_CACHE; default: $HEARTH_HOME/runtime/maven)")
 	return cmd
 }
@@ -182,7 +204,17 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	if created {
 		log.Info("admin credential written", "path", filepath.Join(home, "admin.token"))
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(home, "hearth.db"))
+	var store hearth.Store
+	switch db := o.database; {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		store, err = postgres.Open(ctx, db)
+	case strings.Contains(db, "://"):
+		return hearth.Invalid("--database", db[:strings.Index(db, "://")+3], "must be a postgres:// or postgresql:// URL, or the path of a SQLite file")
+	case db == "":
+		store, err = sqlite.Open(ctx, filepath.Join(home, "hearth.db"))
+	default:
+		store, err = sqlite.Open(ctx, db)
+	}
 	if err != nil {
 		return err
 	}
@@ -215,6 +247,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		Logger:           log,
 		HeartbeatTimeout: o.heartbeatTimeout,
 		S3:               s3,
+		CDSDir:           o.cdsDir(),
 	})
 	if s3proc != nil {
 		go syncStoreAccounts(runCtx, cp, s3proc, *s3, log)

@@ -50,7 +50,9 @@ func (h *Hearth) ServerLog() string { return filepath.Join(h.Home, "..", "server
 // Env is the environment of the server and the CLI: HEARTH_HOME is what
 // the CLI reads the admin token from.
 func (h *Hearth) Env() []string {
-	return append(append(CleanEnv(), "HEARTH_HOME="+h.Home, "HEARTH_ENDPOINT="+h.Endpoint, "SPARK_HOME="+h.SparkHome), h.ExtraEnv...)
+	cache := filepath.Join(os.Getenv("HOME"), ".cache", "hearth-test")
+	return append(append(CleanEnv(), "HEARTH_HOME="+h.Home, "HEARTH_ENDPOINT="+h.Endpoint, "SPARK_HOME="+h.SparkHome,
+		"HEARTH_JAR_CACHE="+filepath.Join(cache, "maven"), "HEARTH_CDS_CACHE="+filepath.Join(cache, "cds")), h.ExtraEnv...)
 }
 
 // Start runs `hearth server` with its API and its UI gateway on two free
@@ -67,6 +69,12 @@ func (h *Hearth) Start(ctx context.Context) error {
 	h.Endpoint, h.Gateway, h.S3 = "http://"+listen, "http://"+gateway, "http://"+s3
 	if err := os.MkdirAll(h.Home, 0o700); err != nil {
 		return err
+	}
+	// The runtime as a user's server has it after its first cluster: its
+	// S3A jars and its daemons' class-data archive, in caches shared with
+	// the tests (HEARTH_JAR_CACHE, HEARTH_CDS_CACHE), built now, untimed.
+	if out, err := h.CLI(ctx, "runtime", "install"); err != nil {
+		return fmt.Errorf("%v: %s", err, out)
 	}
 	cmd := exec.Command(h.Bin, "server", "--listen", listen, "--gateway-listen", gateway, "--s3-listen", s3)
 	cmd.Env = h.Env()

@@ -1,0 +1,263 @@
+package spark
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Class-data sharing (AppCDS): the classes a Spark daemon loads at start,
+// parsed and verified once and mapped from an archive by every later JVM,
+// roughly halve a daemon's start-up CPU. One archive serves a distribution
+// on one Java: its name hashes both, so new jars or another JVM simply
+// mean another archive, and a daemon given a stale one starts without it
+// (-Xshare:auto).
+
+// CDSArchive is where the archive for d on java lives in dir.
+func CDSArchive(dir string, d Distribution, java Java) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n", java.Path, java.Version, d.Home, d.Version)
+	entries, _ := os.ReadDir(filepath.Join(d.Home, "jars"))
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil {
+			fmt.Fprintf(h, "%s %d %d\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return filepath.Join(dir, fmt.Sprintf("spark-%s-java%d-%s.jsa", d.Version, java.Major, hex.EncodeToString(h.Sum(nil))[:12]))
+}
+
+// cdsTrainTimeout bounds a training run: a master and a worker starting on
+// a busy host, then the dump.
+const cdsTrainTimeout = 5 * time.Minute
+
+// ErrCDSBusy means another process is building the same archive.
+var ErrCDSBusy = errors.New("the class-data archive is being built by another process")
+
+// BuildCDS makes the archive CDSArchive names, unless it exists: it runs a
+// master and a worker of d on loopback (authenticated with a throwaway
+// secret) until the worker has registered, records the classes both
+// loaded, and dumps them. The archive appears whole or not at all. One
+// build at a time per archive: others get ErrCDSBusy (a lock file, taken
+// over when older than the training's time limit).
+func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (string, error) {
+	final := CDSArchive(dir, d, java)
+	if _, err := os.Stat(final); err == nil {
+		return final, nil
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return "", err
+	}
+	lock := final + ".lock"
+	if fi, err := os.Stat(lock); err == nil && time.Since(fi.ModTime()) > cdsTrainTimeout+time.Minute {
+		os.Remove(lock) // its builder died
+	}
+	l, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", ErrCDSBusy
+	}
+	l.Close()
+	defer os.Remove(lock)
+	ctx, cancel := context.WithTimeout(ctx, cdsTrainTimeout)
+	defer cancel()
+	tmp, err := os.MkdirTemp(dir, ".cds-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	conf, work := filepath.Join(tmp, "conf"), filepath.Join(tmp, "work")
+	for _, p := range []string{conf, work} {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return "", err
+		}
+	}
+	// Nothing but this training may use the daemons.
+	if err := WritePrivate(filepath.Join(conf, "spark-defaults.conf"),
+		[]byte("spark.authenticate true\nspark.authenticate.secret "+NewUIKey()+"\n")); err != nil {
+		return "", err
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return "", err
+	}
+	env := map[string]string{
+		"SPARK_HOME": d.Home, "SPARK_CONF_DIR": conf, "SPARK_LOG_DIR": tmp, "SPARK_WORKER_DIR": work,
+		"SPARK_LOCAL_DIRS": work, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_DAEMON_MEMORY": DaemonMemory, "JAVA_HOME": java.Home,
+	}
+	run := func(name string, c Command, ready string) (*trainee, error) {
+		env := maps(env, "SPARK_DAEMON_JAVA_OPTS", "-XX:DumpLoadedClassList="+filepath.Join(tmp, name+".classes"))
+		direct, ok := d.Direct(c, env, "")
+		if !ok {
+			return nil, fmt.Errorf("no java command for the %s", name)
+		}
+		log := filepath.Join(tmp, name+".log")
+		out, err := os.Create(log)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Close()
+		cmd := exec.Command(direct.Args[0], direct.Args[1:]...)
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Env = append(cmd.Env, direct.Env...)
+		cmd.Stdout, cmd.Stderr = out, out
+		// Its own group, so stop reaches the whole JVM; and it dies with
+		// the process that trains, whatever kills that.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		t := &trainee{cmd: cmd, done: make(chan struct{})}
+		go func() { cmd.Wait(); close(t.done) }()
+		for !fileContains(log, ready) {
+			select {
+			case <-t.done:
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+				continue
+			}
+			t.stop()
+			return nil, fmt.Errorf("the %s did not start for the class-data training: %s", name, lastLine(readFile(log)))
+		}
+		return t, nil
+	}
+	dirs := NodeDirs{Conf: conf, Logs: tmp, Work: work, Local: work}
+	master, err := run("master", d.MasterCommand("127.0.0.1", ports[0], ports[1], dirs), "I have been elected leader")
+	if err != nil {
+		return "", err
+	}
+	defer master.stop()
+	worker, err := run("worker", d.WorkerCommand(fmt.Sprintf("spark://127.0.0.1:%d", ports[0]), "127.0.0.1", ports[2], ports[3], 1, 512, dirs), "Successfully registered with master")
+	if err != nil {
+		return "", err
+	}
+	worker.stop()
+	master.stop()
+
+	list := filepath.Join(tmp, "classes")
+	if err := mergeClassLists(list, filepath.Join(tmp, "master.classes"), filepath.Join(tmp, "worker.classes")); err != nil {
+		return "", err
+	}
+	archive := filepath.Join(tmp, "spark.jsa")
+	args := []string{"-Xshare:dump", "-XX:SharedClassListFile=" + list, "-XX:SharedArchiveFile=" + archive, "-cp", strings.Join(d.JarsPrefix(), ":")}
+	if d.major() >= 4 {
+		args = append(args, moduleOptions...)
+	}
+	dump := exec.CommandContext(ctx, filepath.Join(java.Home, "bin", "java"), args...)
+	if out, err := dump.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("dump the class-data archive: %v: %s", err, lastLine(string(out)))
+	}
+	if err := os.Rename(archive, final); err != nil {
+		return "", err
+	}
+	return final, nil
+}
+
+// mergeClassLists writes the union of class lists, first seen first.
+func mergeClassLists(dst string, lists ...string) error {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lists {
+		f, err := os.Open(l)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.HasPrefix(line, "#") || line == "" || seen[line] {
+				continue
+			}
+			seen[line] = true
+			out = append(out, line)
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			return err
+		}
+	}
+	if len(out) == 0 {
+		return errors.New("the training recorded no classes")
+	}
+	return os.WriteFile(dst, []byte(strings.Join(out, "\n")+"\n"), 0o600)
+}
+
+// trainee is a daemon of a training run.
+type trainee struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it has exited
+}
+
+// stop ends the daemon's process group, SIGTERM then SIGKILL, and waits:
+// a JVM writes its class list as it exits.
+func (t *trainee) stop() {
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	syscall.Kill(-t.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-t.done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
+		<-t.done
+	}
+}
+
+func maps(m map[string]string, k, v string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for key, val := range m {
+		out[key] = val
+	}
+	out[k] = v
+	return out
+}
+
+func fileContains(path, s string) bool {
+	return strings.Contains(readFile(path), s)
+}
+
+func readFile(path string) string {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return string(b)
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	if slices.Contains(ports, 0) {
+		return nil, errors.New("no free port")
+	}
+	return ports, nil
+}
