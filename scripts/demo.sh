@@ -14,8 +14,8 @@ if [ ! -s "$text" ]; then
   python3 examples/gentext.py "$text" 500000
 fi
 
-echo "==> hearth run examples/wordcount.py $text" >&2
-"$HEARTH" run examples/wordcount.py "$text" | python3 -c '
+echo "==> hearth run --instance-count 3 examples/wordcount.py $text" >&2
+"$HEARTH" run --instance-count 3 examples/wordcount.py "$text" | python3 -c '
 import json, sys
 top = json.loads(sys.stdin.read())
 print("The %d most frequent words:" % len(top))

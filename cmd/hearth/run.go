@@ -29,6 +29,10 @@ func newRunCmd(g *globals) *cobra.Command {
 application as its only step (spark-submit), stream the application's stdout,
 terminate the cluster, and exit with the step's status.
 
+By default the cluster is one node, EMR's single-node shape: the master node
+also runs the worker, which is the quickest cluster to start; --instance-count
+N gives 1 master and N-1 workers.
+
 If no Hearth server answers at --endpoint, run starts a control plane in this
 process for the duration (its log: $HEARTH_HOME/run-server.log).`,
 		Example: `  hearth run examples/wordcount.py README.md
@@ -71,7 +75,14 @@ process for the duration (its log: $HEARTH_HOME/run-server.log).`,
 				c.WaitCluster(bg, id, nil, hearth.ClusterTerminated, hearth.ClusterTerminatedWithErrors)
 			}
 			defer cleanup()
-			fmt.Fprintf(os.Stderr, "hearth run: cluster %s (%d nodes)\n", id, count)
+			shape := fmt.Sprintf("%d %s nodes: 1 master, %d workers", count, instanceType, count-1)
+			switch count {
+			case 1:
+				shape = "1 " + instanceType + " node running the master and a worker; --instance-count N for more"
+			case 2:
+				shape = "2 " + instanceType + " nodes: 1 master, 1 worker"
+			}
+			fmt.Fprintf(os.Stderr, "hearth run: cluster %s (%s)\n", id, shape)
 			if _, err := waitWithProgress(ctx, c, id, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating); err != nil {
 				return err
 			}
@@ -107,7 +118,7 @@ process for the duration (its log: $HEARTH_HOME/run-server.log).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&instanceType, "instance-type", "local.medium", "instance type of every node")
-	f.IntVar(&count, "instance-count", 3, "nodes: 1 master and N-1 workers")
+	f.IntVar(&count, "instance-count", 1, "nodes: 1 master and N-1 workers (1: the master also runs the worker)")
 	f.StringVar(&releaseLabel, "release-label", "", "spark-<x.y.z> or emr-<x.y.z> (default: the pinned Spark)")
 	f.StringVar(&name, "name", "hearth run", "cluster name")
 	f.StringVar(&mainClass, "class", "", "main class of a jar application")
