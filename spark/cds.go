@@ -82,9 +82,15 @@ func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (stri
 			return "", err
 		}
 	}
-	// Nothing but this training may use the daemons.
-	if err := WritePrivate(filepath.Join(conf, "spark-defaults.conf"),
-		[]byte("spark.authenticate true\nspark.authenticate.secret "+NewUIKey()+"\n")); err != nil {
+	// Nothing but this training may use the daemons: RPC and UIs are
+	// locked as a cluster's are, with keys nobody keeps.
+	var defaults strings.Builder
+	for _, m := range []map[string]string{SecurityDefaults(d.Version), SecretDefaults(d.Version, NewUIKey(), NewUIKey())} {
+		for k, v := range m {
+			fmt.Fprintf(&defaults, "%s %s\n", k, v)
+		}
+	}
+	if err := WritePrivate(filepath.Join(conf, "spark-defaults.conf"), []byte(defaults.String())); err != nil {
 		return "", err
 	}
 	ports, err := freePorts(4)
@@ -94,6 +100,13 @@ func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (stri
 	env := map[string]string{
 		"SPARK_HOME": d.Home, "SPARK_CONF_DIR": conf, "SPARK_LOG_DIR": tmp, "SPARK_WORKER_DIR": work,
 		"SPARK_LOCAL_DIRS": work, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_DAEMON_MEMORY": DaemonMemory, "JAVA_HOME": java.Home,
+	}
+	if NeedsUIFilterJar(d.Version) {
+		jar, err := WriteUIFilterJar(filepath.Join(tmp, "lib"))
+		if err != nil {
+			return "", err
+		}
+		env["SPARK_DAEMON_CLASSPATH"] = jar
 	}
 	run := func(name string, c Command, ready string) (*trainee, error) {
 		env := maps(env, "SPARK_DAEMON_JAVA_OPTS", "-XX:DumpLoadedClassList="+filepath.Join(tmp, name+".classes"))
