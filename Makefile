@@ -55,6 +55,7 @@ bench: build
 	$(GO) run ./bench/clusterready -hearth $(BIN)
 	$(GO) run ./bench/steps -hearth $(BIN)
 	$(GO) run ./bench/s3 -hearth $(BIN)
+	$(GO) run ./bench/run -hearth $(BIN)
 
 # Rebuilds the Spark 3 UI filter jar (committed; needs a JDK and pyspark).
 ui-filter:
