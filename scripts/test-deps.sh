@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond scripts/deps.sh, installed idempotently:
 # the aws CLI v2 from Debian (/usr/bin/aws), and the aws CLI v1 and boto3
-# from PyPI — the EMR-compatible API is tested against all three.
+# from PyPI — the EMR-compatible API is tested against all three — and
+# Debian's postgresql for the PostgreSQL store.
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 
@@ -24,6 +25,21 @@ if ! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
   else
     echo "the tests need a JDK (javac and jar): sudo apt-get install -y openjdk-17-jdk-headless" >&2
+    exit 1
+  fi
+fi
+
+# PostgreSQL's server (initdb, postgres) for store/postgres's tests, which
+# initdb and start a server of their own in a temporary directory.
+if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && ! command -v initdb >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's postgresql (initdb and postgres, for the PostgreSQL store's tests) ..." >&2
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+  else
+    echo "the tests need PostgreSQL's server (initdb and postgres): sudo apt-get install -y postgresql" >&2
     exit 1
   fi
 fi

@@ -1,6 +1,3 @@
-// Package storetest is the conformance suite every hearth.Store
-// implementation runs: the same tests for SQLite, PostgreSQL and any
-// backend to come.
 package storetest
 
 import (
@@ -36,7 +33,26 @@ func Run(t *testing.T, open func(t *testing.T) hearth.Store) {
 		{"AddNodeMissingCluster", testAddNodeMissingCluster},
 		{"ConcurrentUpdateCluster", testConcurrentUpdateCluster},
 		{"SecretsKeptOutOfTheDocument", testSecretsKept},
+		{"CreateClusterAtomic", testCreateClusterAtomic},
+		{"DocumentsKeepAnyText", testDocumentsKeepAnyText},
+		{"ConcurrentUpdateNode", testConcurrentUpdateNode},
+
+		{"CreateClusterWithSteps", testCreateClusterWithSteps},
+		{"AddStepsSeq", testAddStepsSeq},
+		{"AddStepsCheck", testAddStepsCheck},
+		{"AddStepsMissingCluster", testAddStepsMissingCluster},
 		{"AddStepsActiveLimit", testAddStepsActiveLimit},
+		{"ConcurrentAddSteps", testConcurrentAddSteps},
+		{"StepsFilterAndOrder", testStepsFilterAndOrder},
+		{"StepNotFound", testStepNotFound},
+		{"UpdateStep", testUpdateStep},
+		{"UpdateStepFnError", testUpdateStepFnError},
+		{"ConcurrentUpdateStep", testConcurrentUpdateStep},
+
+		{"AccessKeyRoundTrip", testAccessKeyRoundTrip},
+		{"AccessKeysOrderWithoutSecrets", testAccessKeysOrder},
+		{"AccessKeyDuplicate", testAccessKeyDuplicate},
+		{"DeleteAccessKey", testDeleteAccessKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +87,9 @@ func newCluster(t *testing.T, name string, now time.Time) (*hearth.Cluster, []*h
 		n.TokenHash = fmt.Sprintf("%064x", i+1)
 		n.Launch = []byte(fmt.Sprintf(`{"pid":%d}`, 1000+i))
 		n.Ports = hearth.NodePorts{WorkerPort: 7100 + i, WorkerWebUI: 8100 + i}
+		checkFilled(t, "node", n)
 	}
+	checkFilled(t, "cluster", c)
 	return c, nodes
 }
 
@@ -103,12 +121,7 @@ func checkCluster(t *testing.T, got, want *hearth.Cluster) {
 	if d := sameJSON(got, want); d != "" {
 		t.Errorf("cluster %s differs:\n%s", want.Id, d)
 	}
-	if got.Spark.AuthSecret != want.Spark.AuthSecret || got.Spark.UIKey != want.Spark.UIKey || got.Spark.ConnectToken != want.Spark.ConnectToken {
-		t.Errorf("cluster %s: Spark secrets not kept: got %q/%q/%q", want.Id, got.Spark.AuthSecret, got.Spark.UIKey, got.Spark.ConnectToken)
-	}
-	if got.Spark.JupyterToken != want.Spark.JupyterToken {
-		t.Errorf("cluster %s: Spark.JupyterToken = %q, want %q", want.Id, got.Spark.JupyterToken, want.Spark.JupyterToken)
-	}
+	checkHidden(t, "cluster "+want.Id, got, want)
 }
 
 // checkNode compares the JSON document and the members JSON leaves out.
@@ -120,12 +133,7 @@ func checkNode(t *testing.T, got, want *hearth.Node) {
 	if d := sameJSON(got, want); d != "" {
 		t.Errorf("node %s differs:\n%s", want.Id, d)
 	}
-	if got.TokenHash != want.TokenHash {
-		t.Errorf("node %s: TokenHash = %q, want %q", want.Id, got.TokenHash, want.TokenHash)
-	}
-	if !bytes.Equal(got.Launch, want.Launch) {
-		t.Errorf("node %s: Launch = %q, want %q", want.Id, got.Launch, want.Launch)
-	}
+	checkHidden(t, "node "+want.Id, got, want)
 }
 
 func checkNodes(t *testing.T, got, want []*hearth.Node) {
@@ -423,24 +431,13 @@ func testConcurrentUpdateCluster(t *testing.T, s hearth.Store) {
 	// Each writer appends its own tags; a read-modify-write that is not one
 	// transaction loses some of them.
 	const writers, rounds = 8, 5
-	var wg sync.WaitGroup
-	start := make(chan struct{}) // release all writers at once to contend
-	for w := range writers {
-		wg.Go(func() {
-			<-start
-			for r := range rounds {
-				_, err := s.UpdateCluster(t.Context(), c.Id, func(c *hearth.Cluster) error {
-					c.Tags = append(c.Tags, hearth.Tag{Key: fmt.Sprintf("writer-%d-%d", w, r), Value: "x"})
-					return nil
-				})
-				if err != nil {
-					t.Errorf("writer %d round %d: UpdateCluster: %v", w, r, err)
-				}
-			}
+	contend(t, writers, rounds, func(w, r int) error {
+		_, err := s.UpdateCluster(t.Context(), c.Id, func(c *hearth.Cluster) error {
+			c.Tags = append(c.Tags, hearth.Tag{Key: fmt.Sprintf("writer-%d-%d", w, r), Value: "x"})
+			return nil
 		})
-	}
-	close(start)
-	wg.Wait()
+		return err
+	})
 
 	got, err := s.Cluster(t.Context(), c.Id)
 	if err != nil {
@@ -472,74 +469,182 @@ func testSecretsKept(t *testing.T, s hearth.Store) {
 	if _, err := s.UpdateCluster(t.Context(), c.Id, func(c *hearth.Cluster) error { c.Name = "renamed"; return nil }); err != nil {
 		t.Fatalf("UpdateCluster: %v", err)
 	}
+	want := *c
+	want.Name = "renamed"
 	got, err := s.Cluster(t.Context(), c.Id)
 	if err != nil {
 		t.Fatalf("Cluster: %v", err)
 	}
-	if got.Spark.JupyterToken != c.Spark.JupyterToken {
-		t.Errorf("after an update, Spark.JupyterToken = %q, want %q", got.Spark.JupyterToken, c.Spark.JupyterToken)
-	}
+	checkCluster(t, got, &want)
 	all, err := s.Clusters(t.Context())
 	if err != nil || len(all) != 1 {
 		t.Fatalf("Clusters = %d, %v", len(all), err)
 	}
-	if all[0].Spark.JupyterToken != c.Spark.JupyterToken {
-		t.Errorf("Clusters: Spark.JupyterToken = %q, want %q", all[0].Spark.JupyterToken, c.Spark.JupyterToken)
-	}
-}
+	checkCluster(t, all[0], &want)
 
-func newSteps(t *testing.T, c *hearth.Cluster, n int) []*hearth.Step {
-	t.Helper()
-	var steps []*hearth.Step
-	for i := range n {
-		st, err := hearth.NewStep(c, hearth.StepConfig{Name: fmt.Sprintf("s%d", i), HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "app.jar"}}, i, epoch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		steps = append(steps, st)
+	// Nodes keep theirs through an update that does not touch them.
+	if _, err := s.UpdateNode(t.Context(), nodes[0].Id, func(n *hearth.Node) error { n.StateMessage = "touched"; return nil }); err != nil {
+		t.Fatalf("UpdateNode: %v", err)
 	}
-	return steps
-}
-
-// testAddStepsActiveLimit: AddSteps refuses, atomically, steps that would
-// leave a cluster more than MaxActiveSteps PENDING or RUNNING; ended steps
-// do not count.
-func testAddStepsActiveLimit(t *testing.T, s hearth.Store) {
-	c, nodes := newCluster(t, "steps", epoch)
-	mustCreate(t, s, c, nodes)
-	ctx := t.Context()
-	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, hearth.MaxActiveSteps-1), nil); err != nil {
-		t.Fatalf("AddSteps up to the limit: %v", err)
-	}
-	stored, err := s.Steps(ctx, c.Id)
+	wantNode := *nodes[0]
+	wantNode.StateMessage = "touched"
+	gotNodes, err := s.Nodes(t.Context(), c.Id)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Nodes: %v", err)
 	}
-	// One RUNNING and one CANCEL_PENDING still count.
-	for i, state := range []hearth.StepState{hearth.StepRunning, hearth.StepCancelPending} {
-		if _, err := s.UpdateStep(ctx, c.Id, stored[i].Id, func(st *hearth.Step) error { st.SetState(state, "", epoch); return nil }); err != nil {
-			t.Fatal(err)
+	checkNodes(t, gotNodes, []*hearth.Node{&wantNode, nodes[1], nodes[2]})
+}
+
+// contend runs fn(w, r) for rounds rounds in each of writers goroutines,
+// all released at once so that they race, and fails t for every error.
+func contend(t *testing.T, writers, rounds int, fn func(w, r int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			for r := range rounds {
+				if err := fn(w, r); err != nil {
+					t.Errorf("writer %d round %d: %v", w, r, err)
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+func testConcurrentUpdateNode(t *testing.T, s hearth.Store) {
+	c, nodes := newCluster(t, "contended nodes", epoch)
+	mustCreate(t, s, c, nodes)
+	target := nodes[1]
+
+	// Heartbeats and plan changes race on one node; each bumps a counter
+	// and adds its own daemon, so a lost update shows in both.
+	const writers, rounds = 8, 5
+	contend(t, writers, rounds, func(w, r int) error {
+		_, err := s.UpdateNode(t.Context(), target.Id, func(n *hearth.Node) error {
+			n.PlanVersion++
+			n.Observed.Daemons = append(n.Observed.Daemons, hearth.DaemonStatus{Name: fmt.Sprintf("writer-%d-%d", w, r)})
+			return nil
+		})
+		return err
+	})
+
+	got, err := s.Node(t.Context(), target.Id)
+	if err != nil {
+		t.Fatalf("Node: %v", err)
+	}
+	if want := target.PlanVersion + writers*rounds; got.PlanVersion != want {
+		t.Errorf("PlanVersion = %d, want %d: updates were lost", got.PlanVersion, want)
+	}
+	for w := range writers {
+		for r := range rounds {
+			name := fmt.Sprintf("writer-%d-%d", w, r)
+			if !slices.ContainsFunc(got.Observed.Daemons, func(d hearth.DaemonStatus) bool { return d.Name == name }) {
+				t.Errorf("update %s lost", name)
+			}
 		}
 	}
-	err = s.AddSteps(ctx, c.Id, newSteps(t, c, 2), nil)
-	var ve *hearth.ValidationError
-	if !errors.As(err, &ve) || ve.Field != "steps" || !errors.Is(err, hearth.ErrInvalid) {
-		t.Fatalf("AddSteps past the limit = %v, want a validation error on steps", err)
+	if got.TokenHash != target.TokenHash || !bytes.Equal(got.Launch, target.Launch) {
+		t.Errorf("after concurrent updates TokenHash, Launch = %q, %q; want %q, %q", got.TokenHash, got.Launch, target.TokenHash, target.Launch)
 	}
-	if got, _ := s.Steps(ctx, c.Id); len(got) != hearth.MaxActiveSteps-1 {
-		t.Errorf("a refused AddSteps stored steps: %d, want %d", len(got), hearth.MaxActiveSteps-1)
+}
+
+// testCreateClusterAtomic: a CreateCluster that fails part way stores
+// nothing of the cluster, its nodes or its steps, and one that reuses an
+// id leaves the stored records as they were.
+func testCreateClusterAtomic(t *testing.T, s hearth.Store) {
+	ctx := t.Context()
+	c, nodes := newCluster(t, "first", epoch)
+	mustCreate(t, s, c, nodes)
+
+	// The last node reuses a stored node's id: the failure comes after the
+	// cluster and its first nodes were written.
+	c2, nodes2 := newCluster(t, "second", epoch.Add(time.Minute))
+	nodes2[2].Id = nodes[0].Id
+	if err := s.CreateCluster(ctx, c2, nodes2, newSteps(t, c2, 2)); err == nil {
+		t.Fatal("CreateCluster with a node id already stored succeeded")
 	}
-	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, 1), nil); err != nil {
-		t.Fatalf("AddSteps of the last one: %v", err)
+	if _, err := s.Cluster(ctx, c2.Id); !errors.Is(err, hearth.ErrNotFound) {
+		t.Errorf("Cluster after a failed CreateCluster = %v, want ErrNotFound: the cluster was stored", err)
 	}
-	// An ended step frees its place.
-	if _, err := s.UpdateStep(ctx, c.Id, stored[0].Id, func(st *hearth.Step) error { st.SetState(hearth.StepCompleted, "", epoch); return nil }); err != nil {
-		t.Fatal(err)
+	for _, n := range nodes2[:2] {
+		if _, err := s.Node(ctx, n.Id); !errors.Is(err, hearth.ErrNotFound) {
+			t.Errorf("Node %s after a failed CreateCluster = %v, want ErrNotFound", n.Id, err)
+		}
 	}
-	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, 1), nil); err != nil {
-		t.Errorf("AddSteps after a step ended: %v", err)
+	if got, _ := s.Nodes(ctx, c2.Id); len(got) != 0 {
+		t.Errorf("Nodes after a failed CreateCluster = %d nodes, want none", len(got))
 	}
-	if err := s.AddSteps(ctx, c.Id, newSteps(t, c, 1), nil); err == nil {
-		t.Errorf("AddSteps past the limit again succeeded")
+	if got, _ := s.Steps(ctx, c2.Id); len(got) != 0 {
+		t.Errorf("Steps after a failed CreateCluster = %d steps, want none", len(got))
+	}
+	if cs, err := s.Clusters(ctx); err != nil || len(cs) != 1 {
+		t.Errorf("Clusters after a failed CreateCluster = %d clusters, %v; want 1", len(cs), err)
+	}
+
+	// A cluster id already stored.
+	dup, dupNodes := newCluster(t, "duplicate", epoch.Add(2*time.Minute))
+	dup.Id = c.Id
+	for _, n := range dupNodes {
+		n.ClusterId = c.Id
+	}
+	if err := s.CreateCluster(ctx, dup, dupNodes, nil); err == nil {
+		t.Fatal("CreateCluster with a cluster id already stored succeeded")
+	}
+	got, err := s.Cluster(ctx, c.Id)
+	if err != nil {
+		t.Fatalf("Cluster: %v", err)
+	}
+	checkCluster(t, got, c)
+	gotNodes, err := s.Nodes(ctx, c.Id)
+	if err != nil {
+		t.Fatalf("Nodes: %v", err)
+	}
+	checkNodes(t, gotNodes, nodes)
+}
+
+// odd is text a user may type into a name, an argument or a message:
+// quotes, backslashes, control characters, letters beyond ASCII, and a
+// NUL, which JSON carries (as \u0000) though some database types refuse it.
+const odd = "it's \"quoted\", back\\slashed,\nover lines,\ttabbed, Ünïcödé 日本語 🚀, <html>&amp;, NUL\x00end"
+
+// testDocumentsKeepAnyText: whatever text the user gave comes back as it
+// was.
+func testDocumentsKeepAnyText(t *testing.T, s hearth.Store) {
+	ctx := t.Context()
+	c, nodes := newCluster(t, "odd", epoch)
+	c.Name = odd
+	c.Tags = append(c.Tags, hearth.Tag{Key: "odd", Value: odd})
+	c.Status.StateChangeReason.Message = odd
+	nodes[0].StateMessage = odd
+	steps := newSteps(t, c, 1)
+	steps[0].Name = odd
+	steps[0].Config.Args = []string{"spark-submit", odd}
+	if err := s.CreateCluster(ctx, c, nodes, steps); err != nil {
+		t.Fatalf("CreateCluster: %v", err)
+	}
+	got, err := s.Cluster(ctx, c.Id)
+	if err != nil {
+		t.Fatalf("Cluster: %v", err)
+	}
+	checkCluster(t, got, c)
+	if got.Name != odd {
+		t.Errorf("Name = %q, want %q", got.Name, odd)
+	}
+	n, err := s.Node(ctx, nodes[0].Id)
+	if err != nil {
+		t.Fatalf("Node: %v", err)
+	}
+	checkNode(t, n, nodes[0])
+	gotSteps, err := s.Steps(ctx, c.Id)
+	if err != nil {
+		t.Fatalf("Steps: %v", err)
+	}
+	checkSteps(t, gotSteps, steps)
+	if len(gotSteps) == 1 && (gotSteps[0].Name != odd || !slices.Equal(gotSteps[0].Config.Args, steps[0].Config.Args)) {
+		t.Errorf("step Name, Args = %q, %q; want %q, %q", gotSteps[0].Name, gotSteps[0].Config.Args, odd, steps[0].Config.Args)
 	}
 }
