@@ -113,7 +113,7 @@ On first start it writes an admin credential to $HEARTH_HOME/admin.token
 with an access key (hearth access-keys create). The same port serves
 Amazon EMR's API (POST /, X-Amz-Target: ElasticMapReduce.*) for the aws CLI,
 boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440. The database is
-$HEARTH_HOME/hearth.db (SQLite). Clusters keep running when the server
+$HEARTH_HOME/hearth.db (SQLite), or PostgreSQL with --database postgres://... Clusters keep running when the server
 stops; a restarted server finds them again.
 
 Every cluster's Spark UIs (master, workers, applications, History Server,
@@ -145,7 +145,7 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", o.listen, "address to serve on ($HEARTH_LISTEN)")
-	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user:password@host:5432/hearth) keeps it in PostgreSQL, which several servers can share; anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
+	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user:password@host:5432/hearth) keeps it in PostgreSQL (one server per database: replicas are not supported yet, and a second server is refused); anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
 	f.Lookup("database").DefValue = "" // $HEARTH_DATABASE may hold a password: --help must not show it
 	f.StringVar(&o.gatewayListen, "gateway-listen", o.gatewayListen, "address the UI gateway (the clusters' Spark UIs and JupyterLab) serves on, a separate origin from the console; port 0 picks a free one ($HEARTH_GATEWAY_LISTEN; default: --listen's port + 1, or a free port if that is taken)")
 	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
@@ -207,7 +207,13 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	var store hearth.Store
 	switch db := o.database; {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		store, err = postgres.Open(ctx, db)
+		var pg *postgres.Store
+		if pg, err = postgres.Open(ctx, db); err == nil {
+			if err = pg.Claim(ctx); err != nil {
+				pg.Close()
+			}
+			store = pg
+		}
 	case strings.Contains(db, "://"):
 		return hearth.Invalid("--database", db[:strings.Index(db, "://")+3], "must be a postgres:// or postgresql:// URL, or the path of a SQLite file")
 	case db == "":

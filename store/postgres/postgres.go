@@ -23,7 +23,34 @@ var migrations embed.FS
 
 // Store implements hearth.Store on a PostgreSQL database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	claim *pgx.Conn // holds the control plane's advisory lock (Claim)
+}
+
+// claimKey is the advisory lock a control plane holds on its database.
+const claimKey = 0x6865617274680001 // "hearth" and 1
+
+// Claim makes this process the database's only control plane until Close.
+// Several servers on one database need leader election, which is not done
+// yet: two reconcile loops would launch nodes and run steps twice. A
+// second server is refused, saying so.
+func (s *Store) Claim(ctx context.Context) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := c.Hijack() // out of the pool: the lock lives as long as this session
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(claimKey)).Scan(&ok); err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	if !ok {
+		conn.Close(ctx)
+		return fmt.Errorf("%w: another hearth server already uses this database; several servers on one database are not supported yet (stop the other one, or give this one its own database)", hearth.ErrConflict)
+	}
+	s.claim = conn
+	return nil
 }
 
 var _ hearth.Store = (*Store)(nil)
@@ -91,6 +118,10 @@ func redact(dsn string) string {
 
 // Close closes the pool's connections.
 func (s *Store) Close() error {
+	if s.claim != nil {
+		s.claim.Close(context.Background())
+		s.claim = nil
+	}
 	s.pool.Close()
 	return nil
 }
