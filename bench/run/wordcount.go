@@ -299,32 +299,9 @@ func topList(stdout string) (string, error) {
 	return "", fmt.Errorf("no JSON list on stdout")
 }
 
-// genText writes a text of about size bytes with examples/gentext.py
-// (seed 7), whose argument is a number of words: its words per byte are
-// measured on a sample first.
+// genText writes a text of about size bytes (benchutil.GenText).
 func (b *bench) genText(ctx context.Context, path string, size int64) (int, error) {
-	gen := func(out string, words int) error {
-		ctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "python3", b.cfg.gentext, out, strconv.Itoa(words), "7")
-		cmd.Env = benchutil.CleanEnv()
-		if o, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("python3 %s %s %d 7: %v: %s", b.cfg.gentext, out, words, err, strings.TrimSpace(string(o)))
-		}
-		return nil
-	}
-	const sample = 100000
-	sp := path + ".sample"
-	if err := gen(sp, sample); err != nil {
-		return 0, err
-	}
-	fi, err := os.Stat(sp)
-	os.Remove(sp)
-	if err != nil || fi.Size() == 0 {
-		return 0, fmt.Errorf("gentext wrote no sample (%v)", err)
-	}
-	words := int(math.Ceil(float64(size) * sample / float64(fi.Size())))
-	return words, gen(path, words)
+	return benchutil.GenText(ctx, b.cfg.gentext, path, size, b.cfg.timeout)
 }
 
 func fileSHA256(path string) string {

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -175,32 +173,9 @@ func (b *bench) wordcount(ctx context.Context) (*wordcountPart, error) {
 	return res, nil
 }
 
-// genText writes a text of about size bytes with examples/gentext.py: its
-// words per byte are measured on a sample first, since it takes a number
-// of words.
+// genText writes a text of about size bytes (benchutil.GenText).
 func (b *bench) genText(ctx context.Context, path string, size int64) (int, error) {
-	gen := func(out string, words int) error {
-		ctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "python3", b.cfg.gentext, out, fmt.Sprint(words), "7")
-		cmd.Env = benchutil.CleanEnv()
-		if o, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("python3 %s %s %d 7: %v: %s", b.cfg.gentext, out, words, err, strings.TrimSpace(string(o)))
-		}
-		return nil
-	}
-	const sample = 100000
-	sp := path + ".sample"
-	if err := gen(sp, sample); err != nil {
-		return 0, err
-	}
-	fi, err := os.Stat(sp)
-	os.Remove(sp)
-	if err != nil || fi.Size() == 0 {
-		return 0, fmt.Errorf("gentext wrote no sample (%v)", err)
-	}
-	words := int(math.Ceil(float64(size) * sample / float64(fi.Size())))
-	return words, gen(path, words)
+	return benchutil.GenText(ctx, b.cfg.gentext, path, size, b.cfg.timeout)
 }
 
 // createCluster runs `hearth create-cluster ... --instance-count 3 --wait`.
