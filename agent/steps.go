@@ -3,7 +3,6 @@ package agent
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -334,19 +333,14 @@ func (r *stepRunner) killDriver(env []string) {
 // the UI's kill only asks the worker, which reports back later, and a
 // cancelled step must not leave its driver holding the worker's cores.
 func (r *stepRunner) awaitDriverGone(ctx context.Context, driver string) {
+	r.a.mu.Lock()
+	watch := r.a.master
+	r.a.mu.Unlock()
+	if watch == nil {
+		return // not on the master node: nothing here reads its state
+	}
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.masterUI+"/json/", nil)
-		if err != nil {
-			return
-		}
-		r.a.authorizeUI(req)
-		var j driversJSON
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&j)
-			resp.Body.Close()
-		}
-		if err == nil && !j.isActive(driver) {
+		if j, err := watch.drivers(); err == nil && !j.isActive(driver) {
 			r.logf("Driver %s is no longer running", driver)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -109,7 +110,8 @@ func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (stri
 		env["SPARK_DAEMON_CLASSPATH"] = jar
 	}
 	run := func(name string, c Command, ready string) (*trainee, error) {
-		env := maps(env, "SPARK_DAEMON_JAVA_OPTS", "-XX:DumpLoadedClassList="+filepath.Join(tmp, name+".classes"))
+		env := maps.Clone(env)
+		env["SPARK_DAEMON_JAVA_OPTS"] = "-XX:DumpLoadedClassList=" + filepath.Join(tmp, name+".classes")
 		direct, ok := d.Direct(c, env, "")
 		if !ok {
 			return nil, fmt.Errorf("no java command for the %s", name)
@@ -230,15 +232,6 @@ func (t *trainee) stop() {
 		syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
 		<-t.done
 	}
-}
-
-func maps(m map[string]string, k, v string) map[string]string {
-	out := make(map[string]string, len(m)+1)
-	for key, val := range m {
-		out[key] = val
-	}
-	out[k] = v
-	return out
 }
 
 func fileContains(path, s string) bool {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -139,20 +140,7 @@ func (d Distribution) daemonClassPath(env map[string]string) []string {
 
 func (d Distribution) major() int {
 	m, _, _ := strings.Cut(d.Version, ".")
-	return atoiOr(m, 0)
-}
-
-func atoiOr(s string, def int) int {
-	n := 0
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return def
-		}
-		n = n*10 + int(r-'0')
-	}
-	if s == "" {
-		return def
-	}
+	n, _ := strconv.Atoi(m)
 	return n
 }
 

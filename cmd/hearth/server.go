@@ -395,14 +395,20 @@ func storeAddress(addr string, console *net.TCPAddr) (string, error) {
 func syncStoreAccounts(ctx context.Context, cp *control.Server, proc *s3store.Process, own hearth.S3Access, log *slog.Logger) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	secrets := map[string]string{} // a key's secret never changes: unseal each once
 	for {
 		accounts := []s3store.Account{{AccessKeyID: own.AccessKeyId, SecretAccessKey: own.SecretAccessKey}}
 		keys, err := cp.ListAccessKeys(ctx)
 		for _, k := range keys {
-			secret, err := cp.SecretFor(ctx, k.AccessKeyId)
-			if err == nil {
-				accounts = append(accounts, s3store.Account{AccessKeyID: k.AccessKeyId, SecretAccessKey: secret})
+			secret, ok := secrets[k.AccessKeyId]
+			if !ok {
+				var serr error
+				if secret, serr = cp.SecretFor(ctx, k.AccessKeyId); serr != nil {
+					continue // deleted since the listing
+				}
+				secrets[k.AccessKeyId] = secret
 			}
+			accounts = append(accounts, s3store.Account{AccessKeyID: k.AccessKeyId, SecretAccessKey: secret})
 		}
 		if err == nil {
 			if err := proc.SetAccounts(accounts); err != nil {
