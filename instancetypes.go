@@ -99,8 +99,8 @@ func InstanceTypeNames() []string {
 	return names
 }
 
-// Host is what a machine running several nodes of a cluster really has.
-type Host struct {
+// HostCapacity is what a machine running several nodes of a cluster really has.
+type HostCapacity struct {
 	CPUs     int
 	MemoryMB int
 	// CommittedMB is the memory already promised to the clusters running
@@ -141,7 +141,7 @@ const (
 // memory less HostReserveMB and a DaemonHeapMB per daemon. It returns a note
 // for each reduction, or a validation error when even MinWorkerMemory per
 // worker does not fit.
-func FitToHost(c *Cluster, h Host) ([]string, error) {
+func FitToHost(c *Cluster, h HostCapacity) ([]string, error) {
 	masterWorks := c.MasterRunsWorker()
 	workers, daemons, asked := 0, 0, 0
 	for _, g := range c.InstanceGroups {
@@ -245,7 +245,7 @@ func NormalizedInstanceHours(nodes []*Node, now time.Time) int {
 // CheckHostFit reports whether the cluster's workers, at their current Spark
 // sizes, fit the host (used when a running cluster grows: live workers keep
 // their sizes, so nothing is scaled).
-func CheckHostFit(c *Cluster, h Host) error {
+func CheckHostFit(c *Cluster, h HostCapacity) error {
 	masterWorks := c.MasterRunsWorker()
 	daemons, asked := 0, 0
 	for _, g := range c.InstanceGroups {

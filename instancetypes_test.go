@@ -78,7 +78,7 @@ func TestFitToHost(t *testing.T) {
 	t.Run("fits", func(t *testing.T) {
 		c := fitCluster(t, "local.small", "local.medium", 2)
 		before := append([]hearth.InstanceGroup(nil), c.InstanceGroups...)
-		notes, err := hearth.FitToHost(c, hearth.Host{CPUs: 8, MemoryMB: 16384})
+		notes, err := hearth.FitToHost(c, hearth.HostCapacity{CPUs: 8, MemoryMB: 16384})
 		if err != nil {
 			t.Fatalf("FitToHost: %v", err)
 		}
@@ -96,7 +96,7 @@ func TestFitToHost(t *testing.T) {
 		if core.Spark.MemoryMB != 24576 || core.Spark.Cores != 8 {
 			t.Fatalf("m5.2xlarge worker offers %+v, want 8 cores and 24576 MiB", core.Spark)
 		}
-		host := hearth.Host{CPUs: 2, MemoryMB: 24000}
+		host := hearth.HostCapacity{CPUs: 2, MemoryMB: 24000}
 		notes, err := hearth.FitToHost(c, host)
 		if err != nil {
 			t.Fatalf("FitToHost: %v", err)
@@ -126,7 +126,7 @@ func TestFitToHost(t *testing.T) {
 
 	t.Run("master-only worker counted", func(t *testing.T) {
 		c := fitCluster(t, "m5.2xlarge", "", 0)
-		host := hearth.Host{CPUs: 16, MemoryMB: 8192}
+		host := hearth.HostCapacity{CPUs: 16, MemoryMB: 8192}
 		notes, err := hearth.FitToHost(c, host)
 		if err != nil {
 			t.Fatalf("FitToHost: %v", err)
@@ -142,7 +142,7 @@ func TestFitToHost(t *testing.T) {
 
 	t.Run("host too small", func(t *testing.T) {
 		c := fitCluster(t, "local.small", "m5.2xlarge", 2)
-		_, err := hearth.FitToHost(c, hearth.Host{CPUs: 2, MemoryMB: 2000})
+		_, err := hearth.FitToHost(c, hearth.HostCapacity{CPUs: 2, MemoryMB: 2000})
 		ve := checkInvalid(t, err, "instance-groups")
 		if ve != nil && !strings.Contains(ve.Reason, "2000 MiB") {
 			t.Errorf("reason %q does not say how much memory the host has", ve.Reason)
@@ -161,7 +161,7 @@ func TestFitToHostMinimumStaysWithinBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := hearth.Host{CPUs: 2, MemoryMB: 4684}
+	host := hearth.HostCapacity{CPUs: 2, MemoryMB: 4684}
 	if _, err := hearth.FitToHost(c, host); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestFitToHostCountsRunningClusters(t *testing.T) {
 	if want := 2*running.InstanceGroups[1].Spark.MemoryMB + 3*hearth.DaemonHeapMB; held != want {
 		t.Fatalf("HostMemoryMB = %d, want %d (two workers and three daemon heaps)", held, want)
 	}
-	host := hearth.Host{CPUs: 8, MemoryMB: 8192}
+	host := hearth.HostCapacity{CPUs: 8, MemoryMB: 8192}
 	if _, err := hearth.FitToHost(fitCluster(t, "local.small", "local.medium", 2), host); err != nil {
 		t.Fatalf("alone on the host: %v", err)
 	}

@@ -25,5 +25,5 @@ type Provisioner interface {
 // HostBound is implemented by provisioners whose nodes share one host; the
 // control plane then fits the cluster's Spark resources to that host.
 type HostBound interface {
-	Host() (Host, error)
+	Host() (HostCapacity, error)
 }

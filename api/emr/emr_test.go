@@ -46,8 +46,8 @@ func (fakeProvisioner) Launch(context.Context, *hearth.Node, map[string]string) 
 }
 func (fakeProvisioner) Terminate(context.Context, *hearth.Node) error     { return nil }
 func (fakeProvisioner) Alive(context.Context, *hearth.Node) (bool, error) { return false, nil }
-func (fakeProvisioner) Host() (hearth.Host, error) {
-	return hearth.Host{CPUs: 64, MemoryMB: 256 << 10}, nil
+func (fakeProvisioner) Host() (hearth.HostCapacity, error) {
+	return hearth.HostCapacity{CPUs: 64, MemoryMB: 256 << 10}, nil
 }
 
 // tenv is an EMR endpoint over a control plane with a fake provisioner.

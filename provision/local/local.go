@@ -186,9 +186,9 @@ func (p *Provisioner) Terminate(ctx context.Context, n *hearth.Node) error {
 }
 
 // Host implements hearth.HostBound.
-func (p *Provisioner) Host() (hearth.Host, error) {
+func (p *Provisioner) Host() (hearth.HostCapacity, error) {
 	mem, err := memTotalMB()
-	return hearth.Host{CPUs: runtime.NumCPU(), MemoryMB: mem}, err
+	return hearth.HostCapacity{CPUs: runtime.NumCPU(), MemoryMB: mem}, err
 }
 
 func decode(n *hearth.Node) (handle, error) {
