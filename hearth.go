@@ -261,6 +261,9 @@ type Node struct {
 	RunsWorker bool `json:"RunsWorker"`
 	// Host is the address Spark binds to and peers reach the node on.
 	Host string `json:"PrivateIpAddress,omitempty"`
+	// HostId is the inventory host the node was placed on (ssh
+	// provisioner), "" elsewhere.
+	HostId string `json:"HostId,omitempty"`
 	// Ports are the Spark ports the node's daemons use.
 	Ports NodePorts `json:"Ports"`
 	// Launch is the provisioner's handle (opaque to everyone else).

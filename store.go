@@ -53,6 +53,18 @@ type Store interface {
 	// DeleteAccessKey removes an access key; a missing one is ErrNotFound.
 	DeleteAccessKey(ctx context.Context, id string) error
 
+	// PutHost stores a new inventory host. A host whose Name, or whose
+	// Address and Port, another host already has is ErrConflict.
+	PutHost(ctx context.Context, h *Host) error
+	// Host returns one inventory host by id.
+	Host(ctx context.Context, id string) (*Host, error)
+	// Hosts lists the inventory, oldest first.
+	Hosts(ctx context.Context) ([]*Host, error)
+	// UpdateHost reads, applies fn and writes back atomically.
+	UpdateHost(ctx context.Context, id string, fn func(*Host) error) (*Host, error)
+	// DeleteHost removes a host; a missing one is ErrNotFound.
+	DeleteHost(ctx context.Context, id string) error
+
 	// Close releases the store.
 	Close() error
 }

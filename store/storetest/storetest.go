@@ -53,6 +53,17 @@ func Run(t *testing.T, open func(t *testing.T) hearth.Store) {
 		{"AccessKeysOrderWithoutSecrets", testAccessKeysOrder},
 		{"AccessKeyDuplicate", testAccessKeyDuplicate},
 		{"DeleteAccessKey", testDeleteAccessKey},
+
+		{"HostRoundTrip", testHostRoundTrip},
+		{"HostsOrder", testHostsOrder},
+		{"HostDuplicate", testHostDuplicate},
+		{"UpdateHost", testUpdateHost},
+		{"UpdateHostConflict", testUpdateHostConflict},
+		{"UpdateHostFnError", testUpdateHostFnError},
+		{"UpdateHostNotFound", testUpdateHostNotFound},
+		{"ConcurrentUpdateHost", testConcurrentUpdateHost},
+		{"DeleteHost", testDeleteHost},
+		{"NodeHostId", testNodeHostId},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
