@@ -194,9 +194,9 @@ func NewStep(c *Cluster, cfg StepConfig, i int, now time.Time) (*Step, error) {
 // cluster does not have: why each is refused and what to do instead.
 var unsupportedStepTypes = map[string]string{
 	"STREAMING": "step type STREAMING (Hadoop streaming) needs Hadoop MapReduce, which Hearth's Spark standalone clusters do not run; rewrite it as a Spark step (Type=Spark; rdd.pipe runs the same mapper script)",
-	"HIVE":      "step type HIVE needs Apache Hive, which Hearth's clusters do not run; run the HiveQL with Spark SQL instead: Type=Spark,Args=[spark-sql,-f,script.q] or spark.sql(...) in an application",
+	"HIVE":      "step type HIVE needs Apache Hive, which Hearth's clusters do not run; run the HiveQL with Spark SQL instead: Type=CUSTOM_JAR,Jar=command-runner.jar,Args=[spark-sql,-f,script.q] or spark.sql(...) in an application",
 	"PIG":       "step type PIG needs Apache Pig, which Hearth's clusters do not run; rewrite the script as a Spark step (Type=Spark)",
-	"IMPALA":    "step type IMPALA needs Apache Impala, which Hearth's clusters do not run; use Spark SQL: Type=Spark,Args=[spark-sql,-f,script.sql]",
+	"IMPALA":    "step type IMPALA needs Apache Impala, which Hearth's clusters do not run; use Spark SQL: Type=CUSTOM_JAR,Jar=command-runner.jar,Args=[spark-sql,-f,script.sql]",
 }
 
 // hadoopOnlyCommands are what the aws CLI turns those step types into

@@ -87,9 +87,12 @@ func TestStepsInTheWild(t *testing.T) {
 	keyID, secret := e.emrAccessKey()
 	aws := newAwsV2(t, e, keyID, secret)
 	piPy := filepath.Join(home, "examples", "src", "main", "python", "pi.py")
+	// HiveQL, as a Type=HIVE step would carry it, for spark-sql -f.
+	hiveQL := filepath.Join(t.TempDir(), "query.q")
+	os.WriteFile(hiveQL, []byte("CREATE TEMPORARY VIEW t AS SELECT 'hearth-hiveql' AS k, 6 * 7 AS v;\nSELECT k, v FROM t;\n"), 0o644)
 
 	files, _ := filepath.Glob(filepath.Join("testdata", "steps-in-the-wild", "*.json"))
-	if len(files) < 8 {
+	if len(files) < 9 {
 		t.Fatalf("%d corpus files", len(files))
 	}
 	// One file after the other, on the test's own t: the helpers fail the
@@ -107,7 +110,7 @@ func TestStepsInTheWild(t *testing.T) {
 			}
 			steps, _ := json.Marshal(w.Steps)
 			stepsFile := filepath.Join(t.TempDir(), "steps.json")
-			os.WriteFile(stepsFile, []byte(strings.ReplaceAll(string(steps), "${PI_PY}", piPy)), 0o644)
+			os.WriteFile(stepsFile, []byte(strings.NewReplacer("${PI_PY}", piPy, "${HIVEQL}", hiveQL).Replace(string(steps))), 0o644)
 			r := aws.run("emr", "add-steps", "--cluster-id", id, "--steps", "file://"+stepsFile)
 			if w.Expect.Refused != "" {
 				if r.code == 0 || !strings.Contains(r.stderr, "InvalidRequestException") || !strings.Contains(r.stderr, "step type "+w.Expect.Refused) {
