@@ -1,6 +1,9 @@
 package hearth
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Provisioner starts and stops the machines (or processes) that carry a
 // cluster's nodes. Each implementation lives in provision/<name>.
@@ -26,4 +29,37 @@ type Provisioner interface {
 // control plane then fits the cluster's Spark resources to that host.
 type HostBound interface {
 	Host() (HostCapacity, error)
+}
+
+// Fitter is implemented by provisioners that place nodes on a limited set
+// of machines. Fit, at create time, refuses a cluster that cannot be
+// placed, saying what is missing, and caps each group's Spark sizes to the
+// machines its nodes will get; it returns notes for Cluster.Notes.
+type Fitter interface {
+	Fit(ctx context.Context, c *Cluster) (notes []string, err error)
+}
+
+// PortsNeeded is how many ports AssignPorts takes.
+const PortsNeeded = 7
+
+// AssignPorts gives node n of cluster c the ports its daemons need, out of
+// PortsNeeded free ports on its host.
+func AssignPorts(c *Cluster, n *Node, ports []int) error {
+	if len(ports) < PortsNeeded {
+		return fmt.Errorf("node %s: %d free ports given, %d needed", n.Id, len(ports), PortsNeeded)
+	}
+	n.Ports = NodePorts{}
+	if n.Role == RoleMaster {
+		n.Ports.MasterPort, n.Ports.MasterWebUI, n.Ports.HistoryWebUI = ports[0], ports[1], ports[4]
+		if c.HasApplication("SparkConnect") {
+			n.Ports.ConnectPort = ports[5]
+		}
+		if c.HasApplication("JupyterLab") {
+			n.Ports.JupyterPort = ports[6]
+		}
+	}
+	if n.RunsWorker {
+		n.Ports.WorkerPort, n.Ports.WorkerWebUI = ports[2], ports[3]
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/proc"
 )
 
 // bootstrapState tracks the node's bootstrap actions: they run once, in
@@ -110,7 +111,7 @@ func (a *Agent) runAction(i int, act hearth.BootstrapAction, s3 *hearth.S3Access
 	cmd.Env = append(append(os.Environ(), s3Env(s3)...), "HEARTH_INSTANCE_JSON="+a.instanceJSON(), "HEARTH_NODE_DIR="+a.cfg.Dir)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error { return proc.SignalGroup(cmd.Process.Pid, syscall.SIGKILL) }
 	err = cmd.Run()
 	stdout.Close()
 	stderr.Close()

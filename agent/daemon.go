@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/proc"
 	"github.com/hearthcluster/hearth/spark"
 )
 
@@ -260,7 +261,7 @@ func (d *daemon) watchAdopted(pid int) bool {
 			d.setRunning(0, false)
 			return true
 		case <-t.C:
-			if !alive(pid) {
+			if !proc.Alive(pid) {
 				d.exited("adopted process exited", true)
 				return false
 			}
@@ -272,7 +273,7 @@ func (d *daemon) watchAdopted(pid int) bool {
 // after stopGrace, and returns once the group leader has exited. exited,
 // when not nil, receives the leader's Wait result.
 func terminateGroup(pgid int, exited chan error) {
-	syscall.Kill(-pgid, syscall.SIGTERM)
+	proc.SignalGroup(pgid, syscall.SIGTERM)
 	deadline := time.After(stopGrace)
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
@@ -280,29 +281,19 @@ func terminateGroup(pgid int, exited chan error) {
 		select {
 		case <-exited:
 			exited = nil
-			syscall.Kill(-pgid, syscall.SIGKILL) // children that ignored SIGTERM
+			proc.SignalGroup(pgid, syscall.SIGKILL) // children that ignored SIGTERM
 			return
 		case <-deadline:
-			syscall.Kill(-pgid, syscall.SIGKILL)
+			proc.SignalGroup(pgid, syscall.SIGKILL)
 			if exited != nil {
 				<-exited
 			}
 			return
 		case <-poll.C:
-			if exited == nil && !alive(pgid) {
-				syscall.Kill(-pgid, syscall.SIGKILL)
+			if exited == nil && !proc.Alive(pgid) {
+				proc.SignalGroup(pgid, syscall.SIGKILL)
 				return
 			}
 		}
 	}
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i > 0 && len(b) > i+2 && b[i+2] != 'Z'
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/proc"
 	"github.com/hearthcluster/hearth/objstore"
 	"github.com/hearthcluster/hearth/spark"
 )
@@ -168,7 +169,7 @@ func (r *stepRunner) runProcess(args, env []string) (int, *hearth.FailureDetails
 	go func() { exited <- cmd.Wait() }()
 	select {
 	case err := <-exited:
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // anything the step left behind
+		proc.SignalGroup(cmd.Process.Pid, syscall.SIGKILL) // anything the step left behind
 		code := exitCode(err)
 		if driver, state := r.collectDriver(); driver != "" && state != "FINISHED" && code == 0 {
 			// spark-submit exits 0 in cluster mode whatever the driver did.
@@ -182,12 +183,12 @@ func (r *stepRunner) runProcess(args, env []string) (int, *hearth.FailureDetails
 	case option := <-r.cancel:
 		r.logf("Cancelling (%s): stopping process group %d", option, cmd.Process.Pid)
 		if option == "TERMINATE_PROCESS" {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			proc.SignalGroup(cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		} else {
 			terminateGroup(cmd.Process.Pid, exited)
 		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		proc.SignalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		r.killDriver(env)
 		return 130, nil, true
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hearthcluster/hearth/internal/proc"
 )
 
 // Class-data sharing (AppCDS): the classes a Spark daemon loads at start,
@@ -225,11 +227,11 @@ func (t *trainee) stop() {
 		return
 	default:
 	}
-	syscall.Kill(-t.cmd.Process.Pid, syscall.SIGTERM)
+	proc.SignalGroup(t.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-t.done:
 	case <-time.After(20 * time.Second):
-		syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
+		proc.SignalGroup(t.cmd.Process.Pid, syscall.SIGKILL)
 		<-t.done
 	}
 }

@@ -5,9 +5,9 @@ package local
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/proc"
 )
 
 // Provisioner runs nodes as local processes.
@@ -59,23 +60,11 @@ func (p *Provisioner) NodeDir(clusterID, nodeID string) string {
 // the OS reports free now.
 func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.Node) error {
 	n.Host = "127.0.0.1"
-	ports, err := FreePorts(7)
+	ports, err := FreePorts(hearth.PortsNeeded)
 	if err != nil {
 		return fmt.Errorf("place %s: %w", n.Id, err)
 	}
-	if n.Role == hearth.RoleMaster {
-		n.Ports.MasterPort, n.Ports.MasterWebUI, n.Ports.HistoryWebUI = ports[0], ports[1], ports[4]
-		if c.HasApplication("SparkConnect") {
-			n.Ports.ConnectPort = ports[5]
-		}
-		if c.HasApplication("JupyterLab") {
-			n.Ports.JupyterPort = ports[6]
-		}
-	}
-	if n.RunsWorker {
-		n.Ports.WorkerPort, n.Ports.WorkerWebUI = ports[2], ports[3]
-	}
-	return nil
+	return hearth.AssignPorts(c, n, ports)
 }
 
 // FreePorts returns k distinct loopback ports the OS reports free now
@@ -130,7 +119,7 @@ func (p *Provisioner) Launch(ctx context.Context, n *hearth.Node, env map[string
 	}
 	go cmd.Wait() // reap it if it exits while we run
 	h := handle{Pid: cmd.Process.Pid, Dir: dir}
-	h.StartTime, _ = startTime(h.Pid)
+	h.StartTime, _ = proc.StartTime(h.Pid)
 	return json.Marshal(h)
 }
 
@@ -140,13 +129,10 @@ func (p *Provisioner) Alive(ctx context.Context, n *hearth.Node) (bool, error) {
 	if err != nil || h.Pid == 0 {
 		return false, err
 	}
-	return h.alive(), nil
+	return h.ref().Alive(), nil
 }
 
-func (h handle) alive() bool {
-	st, err := startTime(h.Pid)
-	return err == nil && st == h.StartTime
-}
+func (h handle) ref() proc.Ref { return proc.Ref{Pid: h.Pid, StartTime: h.StartTime} }
 
 // Terminate implements hearth.Provisioner: SIGTERM to the agent (which stops
 // its JVMs gracefully), then, after the grace period, SIGKILL to every
@@ -160,29 +146,12 @@ func (p *Provisioner) Terminate(ctx context.Context, n *hearth.Node) error {
 	if grace == 0 {
 		grace = 20 * time.Second
 	}
-	if h.alive() {
-		syscall.Kill(h.Pid, syscall.SIGTERM)
+	err = proc.StopSession(ctx, h.ref(), grace)
+	var survivors *proc.SurvivorsError
+	if errors.As(err, &survivors) {
+		return fmt.Errorf("terminate %s: %w", n.Id, err)
 	}
-	deadline := time.Now().Add(grace)
-	for {
-		left := sessionMembers(h.Pid)
-		if len(left) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			for _, pid := range left {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		if time.Now().After(deadline.Add(10 * time.Second)) {
-			return fmt.Errorf("terminate %s: processes %v survive SIGKILL", n.Id, left)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return err
 }
 
 // Host implements hearth.HostBound.
@@ -200,51 +169,6 @@ func decode(n *hearth.Node) (handle, error) {
 		return h, fmt.Errorf("node %s: bad launch handle: %w", n.Id, err)
 	}
 	return h, nil
-}
-
-// procStat returns the fields of /proc/<pid>/stat after the command name
-// (field 3, the state, is index 0).
-func procStat(pid int) ([]string, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil, fmt.Errorf("pid %d: malformed stat", pid)
-	}
-	return strings.Fields(string(b[i+1:])), nil
-}
-
-func startTime(pid int) (uint64, error) {
-	f, err := procStat(pid)
-	if err != nil {
-		return 0, err
-	}
-	if len(f) < 20 || f[0] == "Z" {
-		return 0, fmt.Errorf("pid %d: not running", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64) // field 22: starttime
-}
-
-// sessionMembers lists the live processes whose session id is sid.
-func sessionMembers(sid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		f, err := procStat(pid)
-		if err != nil || len(f) < 4 || f[0] == "Z" {
-			continue
-		}
-		if s, _ := strconv.Atoi(f[3]); s == sid { // field 6: session
-			out = append(out, pid)
-		}
-	}
-	return out
 }
 
 func memTotalMB() (int, error) {

@@ -7,6 +7,7 @@ package benchutil
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hearthcluster/hearth/internal/proc"
 )
 
 // Group is a process started in its own process group (Setpgid), so that it
@@ -62,66 +65,14 @@ func (g *Group) Running() bool {
 }
 
 // Stop sends SIGTERM to the group, SIGKILL after grace, and returns once
-// no member of the group is left (or an error naming the survivors).
+// no member of the group is left and the leader has been waited for (or an
+// error naming the survivors).
 func (g *Group) Stop(grace time.Duration) error {
-	pgid := g.Pgid()
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	deadline := time.Now().Add(grace)
-	killed := false
-	for {
-		members := GroupMembers(pgid)
-		if !g.Running() && len(members) == 0 {
-			return nil
-		}
-		if !killed && time.Now().After(deadline) {
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			killed = true
-		}
-		if time.Now().After(deadline.Add(10 * time.Second)) {
-			return fmt.Errorf("%s: process group %d survives SIGKILL: %v", g.Name, pgid, members)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := proc.StopGroup(context.Background(), g.Pgid(), grace); err != nil {
+		return fmt.Errorf("%s: %w", g.Name, err)
 	}
-}
-
-// procStat returns the fields of /proc/<pid>/stat after the command name
-// (index 0 is field 3, the state).
-func procStat(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(b[i+1:]))
-}
-
-func pids() []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// GroupMembers lists the live (non-zombie) processes of process group pgid.
-func GroupMembers(pgid int) []int {
-	var out []int
-	for _, pid := range pids() {
-		f := procStat(pid)
-		if len(f) < 3 || f[0] == "Z" {
-			continue
-		}
-		if pg, _ := strconv.Atoi(f[2]); pg == pgid { // field 5: pgrp
-			out = append(out, pid)
-		}
-	}
-	return out
+	<-g.exited // the leader is gone or a zombie: Wait returns
+	return nil
 }
 
 // Leftover is a process that still refers to a benchmark's directory.
@@ -146,12 +97,8 @@ func Referring(dir string) []Leftover {
 	needle := []byte(dir)
 	self := os.Getpid()
 	var out []Leftover
-	for _, pid := range pids() {
-		if pid == self {
-			continue
-		}
-		f := procStat(pid)
-		if len(f) < 1 || f[0] == "Z" {
+	for _, pid := range proc.Pids() {
+		if pid == self || !proc.Alive(pid) {
 			continue
 		}
 		base := "/proc/" + strconv.Itoa(pid)
