@@ -2,7 +2,8 @@
 # What the test suite needs beyond scripts/deps.sh, installed idempotently:
 # the aws CLI v2 from Debian (/usr/bin/aws), and the aws CLI v1 and boto3
 # from PyPI — the EMR-compatible API is tested against all three — and
-# Debian's postgresql for the PostgreSQL store.
+# Debian's postgresql for the PostgreSQL store and OpenSSH's server for the
+# SSH provisioner's test hosts.
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 
@@ -40,6 +41,21 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && ! command -v 
     fi
   else
     echo "the tests need PostgreSQL's server (initdb and postgres): sudo apt-get install -y postgresql" >&2
+    exit 1
+  fi
+fi
+
+# OpenSSH's server and client, and iproute2, for internal/testhosts, whose
+# test hosts are network namespaces each running a real /usr/sbin/sshd.
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's openssh-server, openssh-client and iproute2 (for the SSH test hosts) ..." >&2
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 >/dev/null
+    fi
+  else
+    echo "the tests need OpenSSH and iproute2 (/usr/sbin/sshd, ssh, ssh-keygen, ip): sudo apt-get install -y openssh-server openssh-client iproute2" >&2
     exit 1
   fi
 fi
