@@ -28,7 +28,7 @@ const DaemonMemory = "512m"
 
 // Env returns the environment every Spark process of a node runs with.
 func (d Distribution) Env(host string, dirs NodeDirs) []string {
-	return []string{
+	env := []string{
 		"SPARK_HOME=" + d.Home,
 		"SPARK_CONF_DIR=" + dirs.Conf,
 		"SPARK_LOG_DIR=" + dirs.Logs,
@@ -37,6 +37,10 @@ func (d Distribution) Env(host string, dirs NodeDirs) []string {
 		"SPARK_LOCAL_IP=" + host,
 		"SPARK_DAEMON_MEMORY=" + DaemonMemory,
 	}
+	if d.PythonPath != "" {
+		env = append(env, "PYTHONPATH="+d.PythonPath)
+	}
+	return env
 }
 
 // MasterCommand runs a standalone master in the foreground, as

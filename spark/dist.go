@@ -34,6 +34,10 @@ type Distribution struct {
 	// S3AJars are the S3A connector's jars for this distribution's Hadoop
 	// (set by Install when a Maven repository is configured).
 	S3AJars []string
+	// PythonPath must go on PYTHONPATH: "" for an Apache distribution
+	// (spark-submit finds python/lib/*.zip itself); for a pip layout, the
+	// directory holding the pyspark and py4j packages.
+	PythonPath string
 }
 
 // Sources of a Distribution.

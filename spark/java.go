@@ -52,7 +52,7 @@ func FindJava(ctx context.Context) (Java, error) {
 	if err := cmd.Run(); err != nil {
 		return Java{}, fmt.Errorf("run %s -version: %w (output: %s)", path, err, firstLine(out.String()))
 	}
-	version, major, err := parseJavaVersion(out.String())
+	version, major, err := ParseJavaVersion(out.String())
 	if err != nil {
 		return Java{}, fmt.Errorf("run %s -version: %w", path, err)
 	}
@@ -107,10 +107,10 @@ func javaHomeOf(path string) string {
 // `openjdk version "17.0.15" 2025-04-15` or `java version "1.8.0_392"`.
 var javaVersionRE = regexp.MustCompile(`(?m)^\S+ version "([^"]+)"`)
 
-// parseJavaVersion extracts the full version string and the major version
+// ParseJavaVersion extracts the full version string and the major version
 // from `java -version` output. Java 8 and older report "1.N.x"; Java 9+
 // report "N[.x...]" (possibly "N-ea").
-func parseJavaVersion(out string) (version string, major int, err error) {
+func ParseJavaVersion(out string) (version string, major int, err error) {
 	m := javaVersionRE.FindStringSubmatch(out)
 	if m == nil {
 		return "", 0, fmt.Errorf("no version line in output %q", firstLine(out))
