@@ -20,6 +20,10 @@ type Plan struct {
 	// CDSArchive, when set, is the class-data archive of SparkHome on the
 	// node's host, which daemons started from now on map.
 	CDSArchive string `json:"CDSArchive,omitempty"`
+	// Runtime, for a node on another machine, is the Spark runtime the
+	// agent downloads from the control plane (and installs once per host)
+	// instead of SparkHome and S3AJars.
+	Runtime *RuntimeBundle `json:"Runtime,omitempty"`
 	// Host is the address the node's daemons bind to.
 	Host   string      `json:"Host"`
 	Master *DaemonPlan `json:"Master,omitempty"`
@@ -144,6 +148,18 @@ type Registration struct {
 	NodeId   string `json:"NodeId"`
 	Pid      int    `json:"Pid"`
 	Hostname string `json:"Hostname"`
+	// Ports are ports free on the node's host, chosen by the agent, for the
+	// node's Spark daemons when the provisioner placed none (hosts the
+	// control plane does not share).
+	Ports []int `json:"Ports,omitempty"`
+}
+
+// RuntimeBundle names a packed Spark runtime the control plane serves to
+// agents at GET /agent/v1/runtime?sha256=SHA256.
+type RuntimeBundle struct {
+	Version string `json:"Version"`
+	SHA256  string `json:"SHA256"`
+	Size    int64  `json:"Size"`
 }
 
 // LogChunk is a piece of a step's log stream, shipped by the agent. Offset

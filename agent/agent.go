@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/pki"
 	"github.com/hearthcluster/hearth/spark"
 )
 
@@ -34,6 +34,15 @@ type Config struct {
 	Heartbeat time.Duration
 	// Locator finds the Spark runtime when the plan names no SparkHome.
 	Locator *spark.Locator
+	// CAPEM, when set, is the control plane's CA certificate: the only
+	// root the agent trusts for ServerURL (https on other machines).
+	CAPEM []byte
+	// Host, on a machine the control plane does not share, is the address
+	// the node's daemons bind: the agent chooses their ports there.
+	Host string
+	// RuntimeDir is where runtimes downloaded from the control plane are
+	// installed, shared by the host's nodes.
+	RuntimeDir string
 }
 
 // Agent converges one node on its plan.
@@ -66,6 +75,10 @@ type Agent struct {
 	again   chan struct{}
 	boot    bootstrapState
 	jupyter jupyterState
+	fetch   runtimeFetch
+	// javaChecked is set once Java was found fit on a host the control
+	// plane did not check itself.
+	javaChecked bool
 }
 
 // ErrRejected means the control plane does not accept this node's
@@ -73,16 +86,24 @@ type Agent struct {
 var ErrRejected = errors.New("control plane rejected the node credential")
 
 // New returns an agent for cfg.
-func New(cfg Config) *Agent {
+func New(cfg Config) (*Agent, error) {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if len(cfg.CAPEM) > 0 {
+		tlsConf, err := pki.ClientConfig(cfg.CAPEM)
+		if err != nil {
+			return nil, err
+		}
+		transport.TLSClientConfig = tlsConf
+	}
 	return &Agent{
 		cfg:  cfg,
-		http: &http.Client{Timeout: 60 * time.Second},
+		http: &http.Client{Timeout: 60 * time.Second, Transport: transport},
 		log:  cfg.Logger.With("node", cfg.NodeID),
 		dirs: spark.NodeDirs{
 			Conf:  filepath.Join(cfg.Dir, "conf"),
@@ -94,7 +115,7 @@ func New(cfg Config) *Agent {
 		steps:   map[string]*stepRunner{},
 		wakeCh:  make(chan struct{}, 1),
 		again:   make(chan struct{}, 1),
-	}
+	}, nil
 }
 
 // wake asks for a report now (a step started or ended).
@@ -114,9 +135,18 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	host, _ := os.Hostname()
+	reg := hearth.Registration{NodeId: a.cfg.NodeID, Pid: os.Getpid(), Hostname: host}
+	if a.cfg.Host != "" {
+		// Ports are this host's to choose (another may take one before a
+		// daemon binds it, as anywhere).
+		var err error
+		if reg.Ports, err = freePorts(a.cfg.Host, hearth.PortsNeeded); err != nil {
+			return fmt.Errorf("choose ports on %s: %w", a.cfg.Host, err)
+		}
+	}
 	var plan hearth.Plan
 	err := a.retry(ctx, func() error {
-		return a.call(ctx, http.MethodPost, "/agent/v1/register", hearth.Registration{NodeId: a.cfg.NodeID, Pid: os.Getpid(), Hostname: host}, &plan)
+		return a.call(ctx, http.MethodPost, "/agent/v1/register", reg, &plan)
 	})
 	if err != nil {
 		return err
@@ -236,16 +266,10 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 		}
 		body = bytes.NewReader(b)
 	}
-	u, err := url.JoinPath(a.cfg.ServerURL, "/")
+	req, err := a.newRequest(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u[:len(u)-1]+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.cfg.Token)
-	req.Header.Set("X-Hearth-Node", a.cfg.NodeID)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.http.Do(req)
 	if err != nil {
@@ -253,7 +277,7 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 	}
 	defer resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+	case rejected(resp):
 		return ErrRejected
 	case resp.StatusCode >= 300:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -262,6 +286,23 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
 	return nil
+}
+
+// newRequest is a request to the control plane's path (which may carry a
+// query), with the node's credential.
+func (a *Agent) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.cfg.ServerURL, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.cfg.Token)
+	req.Header.Set("X-Hearth-Node", a.cfg.NodeID)
+	return req, nil
+}
+
+// rejected reports whether the control plane refused the node's credential.
+func rejected(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
 }
 
 // report sends the node's observed state; failures are left to the next
@@ -318,7 +359,20 @@ func (a *Agent) converge(p hearth.Plan) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.plan = p
+	if p.Runtime != nil && !a.javaChecked {
+		// The control plane checked its own Java, not this host's: a host
+		// without a fit one fails the node's bootstrap, saying what to do.
+		if msg := a.checkJava(p.SparkVersion); msg != "" {
+			a.boot.done, a.boot.failed = true, msg
+			return
+		}
+		a.javaChecked = true
+	}
 	dist, err := a.distribution(p)
+	if errors.Is(err, errRuntimePending) {
+		a.err = ""
+		return // converged again once the download is installed
+	}
 	if err != nil {
 		a.err = err.Error()
 		a.log.Error("spark runtime", "err", err)
@@ -342,7 +396,11 @@ func (a *Agent) converge(p hearth.Plan) {
 		// Conf, which reports and describe-cluster show, never holds them.
 		conf.SparkDefaults = maps.Clone(conf.SparkDefaults)
 		maps.Copy(conf.SparkDefaults, spark.SecretDefaults(p.SparkVersion, sec.AuthSecret, sec.UIKey))
-		if s3 := sec.S3; s3 != nil && len(p.S3AJars) > 0 {
+		s3aJars := p.S3AJars
+		if len(s3aJars) == 0 {
+			s3aJars = dist.S3AJars // a runtime downloaded with its connector
+		}
+		if s3 := sec.S3; s3 != nil && len(s3aJars) > 0 {
 			// s3://, s3a:// and s3n:// reach the cluster's store, as on EMR.
 			// A classification's own setting wins.
 			for k, v := range spark.S3ADefaults(s3.Endpoint, s3.Region, s3.AccessKeyId, s3.SecretAccessKey) {
@@ -350,7 +408,7 @@ func (a *Agent) converge(p hearth.Plan) {
 					conf.SparkDefaults[k] = v
 				}
 			}
-			jars := strings.Join(p.S3AJars, ":")
+			jars := strings.Join(s3aJars, ":")
 			for _, k := range []string{"spark.driver.extraClassPath", "spark.executor.extraClassPath"} {
 				if prev := conf.SparkDefaults[k]; prev != "" {
 					conf.SparkDefaults[k] = prev + ":" + jars
@@ -495,6 +553,9 @@ func (a *Agent) signedMasterUI() string {
 }
 
 func (a *Agent) distribution(p hearth.Plan) (spark.Distribution, error) {
+	if p.Runtime != nil {
+		return a.downloadedRuntime(*p.Runtime)
+	}
 	if p.SparkHome != "" {
 		v, err := spark.VersionOf(p.SparkHome)
 		if err == nil && v == p.SparkVersion {

@@ -46,6 +46,9 @@ func (a *Agent) jupyterEnv(ctx context.Context) (string, error) {
 // presents the token, gets in.
 func jupyterCommand(python string, dist spark.Distribution, host string, port int, token, baseURL, masterURL, notebooks string, dirs spark.NodeDirs) spark.Command {
 	pythonPath, _ := filepath.Glob(filepath.Join(dist.Home, "python", "lib", "*.zip"))
+	if dist.PythonPath != "" { // a runtime downloaded from the control plane
+		pythonPath = append(pythonPath, dist.PythonPath)
+	}
 	return spark.Command{
 		Args: []string{python, "-m", "jupyterlab",
 			"--no-browser", "--allow-root",

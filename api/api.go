@@ -83,6 +83,10 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"GET", "/agent/v1/plan", AuthNode, s.plan},
 		{"POST", "/agent/v1/report", AuthNode, s.report},
 		{"POST", "/agent/v1/logs", AuthNode, s.logs},
+		{"GET", "/agent/v1/runtime", AuthNode, s.runtime},
+		{"POST", "/api/v1/hosts", AuthAdminToken, s.addHost},
+		{"GET", "/api/v1/hosts", AuthAdmin, s.listHosts},
+		{"DELETE", "/api/v1/hosts/{ref}", AuthAdminToken, s.removeHost},
 	}
 	return s
 }
@@ -98,6 +102,21 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: no route %s %s", hearth.ErrNotFound, r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// AgentHandler serves the agent routes only: what the listener that agents
+// on other machines reach (hearth server --advertise-url) exposes.
+func (s *Server) AgentHandler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		if rt.Auth == AuthNode {
+			mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("%w: no route %s %s on the agent listener", hearth.ErrNotFound, r.Method, r.URL.Path))
 	})
 	return mux
 }

@@ -289,3 +289,22 @@ func (c *Client) ListAccessKeys(ctx context.Context) ([]*hearth.AccessKey, error
 func (c *Client) DeleteAccessKey(ctx context.Context, id string) error {
 	return c.Do(ctx, http.MethodDelete, "/api/v1/access-keys/"+url.PathEscape(id), nil, nil)
 }
+
+// AddHost adds a host to the ssh provisioner's inventory.
+func (c *Client) AddHost(ctx context.Context, req api.AddHostRequest) (*hearth.Host, error) {
+	var out struct{ Host *hearth.Host }
+	err := c.Do(ctx, http.MethodPost, "/api/v1/hosts", req, &out)
+	return out.Host, err
+}
+
+// ListHosts lists the inventory.
+func (c *Client) ListHosts(ctx context.Context) ([]control.HostView, error) {
+	var out api.ListHostsResult
+	err := c.Do(ctx, http.MethodGet, "/api/v1/hosts", nil, &out)
+	return out.Hosts, err
+}
+
+// RemoveHost removes a host (by id or name) from the inventory.
+func (c *Client) RemoveHost(ctx context.Context, ref string) error {
+	return c.Do(ctx, http.MethodDelete, "/api/v1/hosts/"+url.PathEscape(ref), nil, nil)
+}

@@ -12,23 +12,81 @@ import (
 // planPollTimeout bounds one long-poll for a new plan.
 const planPollTimeout = 25 * time.Second
 
-// RegisterAgent records that node n's agent is up and returns its plan.
+// RegisterAgent records that node n's agent is up and returns its plan. A
+// node whose provisioner chose no ports (its host is not the control
+// plane's) takes the free ports its agent found there; once the master has
+// its ports, the cluster's Spark URLs are known and every node's plan names
+// them.
 func (s *Server) RegisterAgent(ctx context.Context, n *hearth.Node, reg hearth.Registration) (hearth.Plan, error) {
 	now := s.now().UTC()
-	n, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+	c, err := s.store.Cluster(ctx, n.ClusterId)
+	if err != nil {
+		return hearth.Plan{}, err
+	}
+	assigned := false
+	n, err = s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
 		n.LastHeartbeat = &now
 		n.Observed.AgentPID = reg.Pid
 		if n.State == hearth.NodeProvisioning {
 			n.SetState(hearth.NodeBootstrapping, "Agent registered; starting Spark", now)
+		}
+		if n.Ports == (hearth.NodePorts{}) && len(reg.Ports) > 0 {
+			if err := hearth.AssignPorts(c, n, reg.Ports); err != nil {
+				return fmt.Errorf("%w: %v", hearth.ErrInvalid, err)
+			}
+			assigned = true
 		}
 		return nil
 	})
 	if err != nil {
 		return hearth.Plan{}, err
 	}
-	s.log.Info("agent registered", "cluster", n.ClusterId, "node", n.Id, "pid", reg.Pid)
+	if assigned && n.Role == hearth.RoleMaster {
+		if err := s.setMasterURLs(ctx, c.Id, n); err != nil {
+			return hearth.Plan{}, err
+		}
+	}
+	s.log.Info("agent registered", "cluster", n.ClusterId, "node", n.Id, "host", reg.Hostname, "pid", reg.Pid)
 	s.changes.notify()
 	return s.planFor(ctx, n)
+}
+
+// setMasterURLs records the cluster's Spark URLs from its master node m,
+// and gives every other node a new plan that names them.
+func (s *Server) setMasterURLs(ctx context.Context, clusterID string, m *hearth.Node) error {
+	if _, err := s.store.UpdateCluster(ctx, clusterID, func(c *hearth.Cluster) error {
+		c.Spark.MasterURL = fmt.Sprintf("spark://%s:%d", m.Host, m.Ports.MasterPort)
+		c.Spark.UIURL = fmt.Sprintf("http://%s:%d/", m.Host, m.Ports.MasterWebUI)
+		if m.Ports.HistoryWebUI > 0 {
+			c.Spark.HistoryURL = fmt.Sprintf("http://%s:%d/", m.Host, m.Ports.HistoryWebUI)
+		}
+		if m.Ports.ConnectPort > 0 {
+			c.Spark.ConnectURL = fmt.Sprintf("sc://%s:%d", m.Host, m.Ports.ConnectPort)
+		}
+		if m.Ports.JupyterPort > 0 {
+			c.Spark.JupyterURL = fmt.Sprintf("http://%s:%d%s", m.Host, m.Ports.JupyterPort, JupyterPath(c.Id))
+			c.Spark.JupyterToken = hearth.NewSecret("")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	nodes, err := s.store.Nodes(ctx, clusterID)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n.Id == m.Id || n.State.Ended() {
+			continue
+		}
+		if _, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
+			n.PlanVersion++
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NextPlan returns node n's plan as soon as its version exceeds after, or
@@ -109,6 +167,8 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
 		d := s.runtimes.dist(c.SparkVersion)
 		p.SparkHome, p.S3AJars, p.CDSArchive = d.Home, d.S3AJars, s.cds.archive(d)
+	} else if b, ok := s.bundles.packed(c.SparkVersion); ok {
+		p.Runtime = &hearth.RuntimeBundle{Version: b.Version, SHA256: b.SHA256, Size: b.Size}
 	}
 	if c.Spark.AuthSecret != "" {
 		p.Secrets = &hearth.NodeSecrets{AuthSecret: c.Spark.AuthSecret, UIKey: c.Spark.UIKey, S3: s.cfg.S3}
@@ -132,7 +192,7 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 			}
 		}
 	}
-	if n.RunsWorker {
+	if n.RunsWorker && c.Spark.MasterURL != "" { // a worker needs its master
 		g := c.Group(n.InstanceGroupId)
 		if g == nil {
 			return hearth.Plan{}, fmt.Errorf("node %s: instance group %s gone", n.Id, n.InstanceGroupId)

@@ -45,10 +45,22 @@ type Config struct {
 	// S3 is the object store clusters reach s3:// URIs in (the built-in
 	// store, or one given to the server); nil means none.
 	S3 *hearth.S3Access
+	// DefaultProvisioner runs clusters that name none ("" = local).
+	DefaultProvisioner string
+	// BundleDir keeps Spark runtimes packed for nodes on other machines.
+	BundleDir string
+	// ProbeHost connects to a host being added to the inventory, pins its
+	// SSH host key (accepted by fingerprint, or listed in a known_hosts
+	// file) and reads its capacity; nil when no ssh provisioner is set up.
+	ProbeHost func(ctx context.Context, h *hearth.Host, acceptFingerprint, knownHostsFile string) error
 	// CDSDir holds the class-data archives of host-bound nodes' daemons;
 	// "" turns class-data sharing off.
 	CDSDir string
 }
+
+// ProvisionerTag, as a cluster tag, chooses the provisioner of a cluster
+// created through the EMR API, which has no member for it.
+const ProvisionerTag = "hearth:provisioner"
 
 // Server is the control plane.
 type Server struct {
@@ -75,6 +87,7 @@ type Server struct {
 	// objects reads and writes URIs: s3:// in the clusters' store.
 	objects objstore.Store
 	cds     *cdsArchives
+	bundles *bundles
 }
 
 // New returns a control plane for cfg.
@@ -111,6 +124,7 @@ func New(cfg Config) *Server {
 	}
 	s.runtimes = newRuntimes(install, s.now, s.changes.notify)
 	s.objects = objstore.ForAccess(cfg.S3)
+	s.bundles = &bundles{dir: cfg.BundleDir, notify: s.changes.notify, byVers: map[string]*packing{}}
 	s.cds = &cdsArchives{dir: cfg.CDSDir, findJava: cfg.FindJava, log: cfg.Logger, ctx: context.Background(),
 		paths: map[string]string{}, tried: map[string]time.Time{}}
 	for _, p := range cfg.Provisioners {
@@ -154,6 +168,15 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 		return nil, fmt.Errorf("%w: %v", hearth.ErrInvalid, err) // the message names the field and value
 	}
 	if spec.Provisioner == "" {
+		// EMR API callers pick it with a tag; otherwise the server's default.
+		spec.Provisioner = s.cfg.DefaultProvisioner
+		for _, t := range spec.Tags {
+			if t.Key == ProvisionerTag {
+				spec.Provisioner = t.Value
+			}
+		}
+	}
+	if spec.Provisioner == "" {
 		spec.Provisioner = "local"
 	}
 	prov, ok := s.prov[spec.Provisioner]
@@ -167,6 +190,11 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 	c.Spark.AuthSecret, c.Spark.UIKey = hearth.NewSecret(""), spark.NewUIKey()
 	if c.HasApplication("SparkConnect") {
 		c.Spark.ConnectToken = hearth.NewSecret("")
+	}
+	if _, local := prov.(hearth.HostBound); !local {
+		if err := s.stageBootstrapScripts(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	steps, err := s.newSteps(ctx, c, spec.Steps)
 	if err != nil {
@@ -201,6 +229,13 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 			}
 		}
 		notes, err := hearth.FitToHost(c, host)
+		if err != nil {
+			return nil, err
+		}
+		c.Notes = append(c.Notes, notes...)
+	}
+	if f, ok := prov.(hearth.Fitter); ok {
+		notes, err := f.Fit(ctx, c)
 		if err != nil {
 			return nil, err
 		}

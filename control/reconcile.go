@@ -113,7 +113,9 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		return s.terminate(ctx, c, nodes, prov)
 	}
 
-	if _, local := prov.(hearth.HostBound); local && !s.runtimeReady(ctx, c) {
+	// Nodes start once the runtime is installed here (and, for nodes on
+	// other machines, packed for them to download).
+	if _, local := prov.(hearth.HostBound); !s.runtimeReady(ctx, c) || (!local && !s.bundleReady(ctx, c)) {
 		return nil // woken again when the install progresses or ends
 	}
 
@@ -293,32 +295,26 @@ func setGroups(c *hearth.Cluster, st hearth.InstanceGroupState) {
 	}
 }
 
-// launch places node n, mints its credential and starts its agent.
+// launch places node n, mints its credential and starts its agent. A node
+// that cannot be placed, or whose agent cannot be started, is FAILED.
 func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, prov hearth.Provisioner) (*hearth.Node, error) {
 	token := hearth.NewSecret("hnt_")
+	// Placement reads the inventory (and may take time): outside the store
+	// transaction that records it.
+	placed := *n
+	if err := prov.Place(ctx, c, &placed); err != nil {
+		return s.setNode(ctx, n.Id, hearth.NodeFailed, "placement: "+err.Error())
+	}
 	n, err := s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
 		n.TokenHash = hashToken(token)
-		return prov.Place(ctx, c, n)
+		n.Host, n.HostId, n.Ports = placed.Host, placed.HostId, placed.Ports
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if n.Role == hearth.RoleMaster {
-		if _, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
-			c.Spark.MasterURL = fmt.Sprintf("spark://%s:%d", n.Host, n.Ports.MasterPort)
-			c.Spark.UIURL = fmt.Sprintf("http://%s:%d/", n.Host, n.Ports.MasterWebUI)
-			if n.Ports.HistoryWebUI > 0 {
-				c.Spark.HistoryURL = fmt.Sprintf("http://%s:%d/", n.Host, n.Ports.HistoryWebUI)
-			}
-			if n.Ports.ConnectPort > 0 {
-				c.Spark.ConnectURL = fmt.Sprintf("sc://%s:%d", n.Host, n.Ports.ConnectPort)
-			}
-			if n.Ports.JupyterPort > 0 {
-				c.Spark.JupyterURL = fmt.Sprintf("http://%s:%d%s", n.Host, n.Ports.JupyterPort, JupyterPath(c.Id))
-				c.Spark.JupyterToken = hearth.NewSecret("")
-			}
-			return nil
-		}); err != nil {
+	if n.Role == hearth.RoleMaster && n.Ports.MasterPort > 0 {
+		if err := s.setMasterURLs(ctx, c.Id, n); err != nil {
 			return nil, err
 		}
 	}

@@ -59,6 +59,8 @@ func (s *Server) newSteps(ctx context.Context, c *hearth.Cluster, cfgs []hearth.
 			if err := checkStepFiles(st, i); err != nil {
 				return nil, err
 			}
+		} else if err := s.stageStepFiles(ctx, c, st, i); err != nil {
+			return nil, err
 		}
 		if err := s.checkStepObjects(ctx, st, i); err != nil {
 			return nil, err
@@ -74,14 +76,9 @@ func (s *Server) newSteps(ctx context.Context, c *hearth.Cluster, cfgs []hearth.
 // of spark-submit given as an absolute path.
 func checkStepFiles(st *hearth.Step, i int) error {
 	args := st.Config.Args
-	for j, a := range args {
-		path, isURI := strings.CutPrefix(a, "file://")
-		app := j > 0 && hearth.IsCommandRunner(st.Config.Jar) && spark.EMRCommand(args[0]) == "spark-submit" && j == hearth.SparkSubmitAppIndex(args)
-		script := j == 0 && hearth.IsScriptRunner(st.Config.Jar)
-		if !isURI && !((app || script) && filepath.IsAbs(a)) || spark.IsEMRPath(a) {
-			continue // EMR's /usr/lib/spark paths are the node's runtime
-		}
-		if _, err := os.Stat(path); err != nil {
+	for _, j := range localFileArgs(st) {
+		a := args[j]
+		if _, err := os.Stat(strings.TrimPrefix(a, "file://")); err != nil {
 			return hearth.Invalid(fmt.Sprintf("steps[%d].HadoopJarStep.Args[%d]", i, j), a, "no such file on the Hearth server's host; give an existing path (absolute, or file://...)")
 		}
 	}
@@ -92,6 +89,24 @@ func checkStepFiles(st *hearth.Step, i int) error {
 		}
 	}
 	return nil
+}
+
+// localFileArgs are the indexes of the arguments of st that name files on
+// the control plane's machine: file:// arguments, the script of
+// script-runner.jar, and the application of spark-submit given as an
+// absolute path (EMR's /usr/lib/spark paths are the node's runtime).
+func localFileArgs(st *hearth.Step) []int {
+	args := st.Config.Args
+	var out []int
+	for j, a := range args {
+		_, isURI := strings.CutPrefix(a, "file://")
+		app := j > 0 && hearth.IsCommandRunner(st.Config.Jar) && spark.EMRCommand(args[0]) == "spark-submit" && j == hearth.SparkSubmitAppIndex(args)
+		script := j == 0 && hearth.IsScriptRunner(st.Config.Jar)
+		if (isURI || ((app || script) && filepath.IsAbs(a))) && !spark.IsEMRPath(a) {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // checkStepObjects refuses a step whose program (a custom jar, the

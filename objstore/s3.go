@@ -278,3 +278,18 @@ func (s *s3Store) apiError(op, uri string, u URI, err error) *Error {
 	}
 	return e
 }
+
+// MakeBucket creates an S3 bucket unless the key's owner has it already.
+func MakeBucket(ctx context.Context, cfg S3Config, bucket string) error {
+	s := newS3Store(cfg)
+	uri := "s3://" + bucket + "/"
+	client, _, err := s.clients(ctx, "make bucket", uri)
+	if err != nil {
+		return err
+	}
+	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	if code, _ := errorCode(err); err == nil || code == "BucketAlreadyOwnedByYou" {
+		return nil
+	}
+	return s.apiError("make bucket", uri, URI{Scheme: "s3", Bucket: bucket}, err)
+}

@@ -132,7 +132,7 @@ func newCreateClusterCmd(g *globals) *cobra.Command {
 	f.BoolVar(&spec.AutoTerminate, "auto-terminate", false, "terminate the cluster when its steps are done")
 	f.BoolVar(&protected, "termination-protected", false, "refuse terminate-clusters until protection is removed")
 	f.BoolVar(&noProtected, "no-termination-protected", false, "do not protect the cluster (default)")
-	f.StringVar(&spec.Provisioner, "provisioner", "local", "where nodes run: local")
+	f.StringVar(&spec.Provisioner, "provisioner", "", "where nodes run: local (this machine) or ssh (the hosts of hearth hosts list); default: the server's --provisioner")
 	f.StringArrayVar(&steps, "steps", nil, "steps to run once the cluster is ready (see add-steps)")
 	f.StringVar(&spec.LogUri, "log-uri", "", "copy step and node logs to <log-uri>/<cluster-id>/{steps/<step-id>,node/<node-id>}/ (s3://bucket/prefix/, gzipped as EMR does; or file:///dir, /dir)")
 	f.IntVar(&spec.StepConcurrencyLevel, "step-concurrency-level", 1, "steps that may run at once (1-256)")

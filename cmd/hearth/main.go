@@ -91,7 +91,8 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 		newTerminateClustersCmd(g), newWaitCmd(g), newRuntimeCmd(g),
 		newAddStepsCmd(g), newListStepsCmd(g), newDescribeStepCmd(g), newCancelStepsCmd(g),
 		newLogsCmd(g), newModifyClusterAttributesCmd(g), newRunCmd(g), newAccessKeysCmd(g),
-		newS3Cmd(g), newS3ServerCmd(),
+		newS3Cmd(g), newS3ServerCmd(), newHostsCmd(g),
+		newProcStopCmd(),
 	)
 	return root
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,7 +18,9 @@ import (
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/api"
 	"github.com/hearthcluster/hearth/control"
+	"github.com/hearthcluster/hearth/pki"
 	"github.com/hearthcluster/hearth/provision/local"
+	sshprov "github.com/hearthcluster/hearth/provision/ssh"
 	"github.com/hearthcluster/hearth/s3store"
 	"github.com/hearthcluster/hearth/spark"
 	"github.com/hearthcluster/hearth/store/postgres"
@@ -49,6 +53,12 @@ type serverOptions struct {
 	mavenURL, jarCache string
 	// cdsCache holds the daemons' class-data archives ("none": off).
 	cdsCache string
+	// advertiseURL is where agents on other machines reach the control
+	// plane (https://HOST:PORT); agentListen is the address that TLS
+	// listener binds ("" = advertiseURL's host and port).
+	advertiseURL, agentListen string
+	// provisioner runs clusters that name none.
+	provisioner string
 }
 
 func defaultServerOptions(g *globals) serverOptions {
@@ -67,6 +77,9 @@ func defaultServerOptions(g *globals) serverOptions {
 		mavenURL:      envOr("HEARTH_MAVEN_URL", spark.DefaultMavenURL),
 		jarCache:      os.Getenv("HEARTH_JAR_CACHE"),
 		cdsCache:      os.Getenv("HEARTH_CDS_CACHE"),
+		advertiseURL:  os.Getenv("HEARTH_ADVERTISE_URL"),
+		agentListen:   os.Getenv("HEARTH_AGENT_LISTEN"),
+		provisioner:   envOr("HEARTH_PROVISIONER", "local"),
 	}
 }
 
@@ -159,6 +172,9 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	f.StringVar(&o.s3Region, "s3-region", o.s3Region, "the region of the --s3-endpoint store ($HEARTH_S3_REGION; default: --region)")
 	f.StringVar(&o.mavenURL, "maven-url", o.mavenURL, "Maven repository the S3A connector (hadoop-aws and the AWS SDK, SHA-256 pinned) is fetched from with each Spark runtime; \"none\" runs clusters without s3:// in Spark ($HEARTH_MAVEN_URL)")
 	f.StringVar(&o.cdsCache, "cds-cache", o.cdsCache, "directory of the class-data archives Spark daemons start from (built once per Spark and Java, in the background); \"none\" turns class-data sharing off ($HEARTH_CDS_CACHE; default: $HEARTH_HOME/runtime/cds)")
+	f.StringVar(&o.advertiseURL, "advertise-url", o.advertiseURL, "https://HOST:PORT where agents on other machines (the ssh provisioner's hosts) reach this server; it serves them there over TLS with a certificate from its own CA ($HEARTH_HOME/tls), which they pin ($HEARTH_ADVERTISE_URL; default: none, and ssh clusters are refused)")
+	f.StringVar(&o.agentListen, "agent-listen", o.agentListen, "address the agents' TLS listener binds ($HEARTH_AGENT_LISTEN; default: --advertise-url's host and port)")
+	f.StringVar(&o.provisioner, "provisioner", o.provisioner, "provisioner of clusters that name none: local or ssh ($HEARTH_PROVISIONER); EMR API callers choose with the tag hearth:provisioner")
 	f.StringVar(&o.jarCache, "jar-cache", o.jarCache, "directory the S3A connector's jars are kept in ($HEARTH_JAR_CACHE; default: $HEARTH_HOME/runtime/maven)")
 	return cmd
 }
@@ -243,32 +259,50 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	if err != nil {
 		return err
 	}
+	agentLn, ca, err := listenAgents(o)
+	if err != nil {
+		return err
+	}
+	if agentLn != nil {
+		defer agentLn.Close()
+	}
+	sshProv := &sshprov.Provisioner{Store: store, ServerURL: o.advertiseURL, CAPEM: ca.CertPEM, Logger: log}
 	cp := control.New(control.Config{
-		Store:            store,
-		Provisioners:     []hearth.Provisioner{&local.Provisioner{Home: home}},
-		Locator:          o.locator(log),
-		LogDir:           filepath.Join(home, "logs"),
-		MasterKey:        masterKey,
-		URL:              url,
-		Logger:           log,
-		HeartbeatTimeout: o.heartbeatTimeout,
-		S3:               s3,
-		CDSDir:           o.cdsDir(),
+		Store:              store,
+		Provisioners:       []hearth.Provisioner{&local.Provisioner{Home: home}, sshProv},
+		DefaultProvisioner: o.provisioner,
+		BundleDir:          filepath.Join(home, "runtime", "bundles"),
+		ProbeHost:          sshprov.Probe,
+		Locator:            o.locator(log),
+		LogDir:             filepath.Join(home, "logs"),
+		MasterKey:          masterKey,
+		URL:                url,
+		Logger:             log,
+		HeartbeatTimeout:   o.heartbeatTimeout,
+		S3:                 s3,
+		CDSDir:             o.cdsDir(),
 	})
 	if s3proc != nil {
 		go syncStoreAccounts(runCtx, cp, s3proc, *s3, log)
 	}
 	// Two origins: the API's and the console's routes on one listener, the
 	// UI gateway on its own.
+	apiSrv := api.New(cp, token, o.region, log)
 	console := web.New(web.Config{
-		Control: cp, API: api.New(cp, token, o.region, log), Logger: log,
+		Control: cp, API: apiSrv, Logger: log,
 		ConsolePort: ln.Addr().(*net.TCPAddr).Port, GatewayPort: gln.Addr().(*net.TCPAddr).Port,
 	})
 	srv := newHTTPServer(console.Handler())
 	gsrv := newHTTPServer(console.GatewayHandler())
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- gsrv.Serve(gln) }()
+	var asrv *http.Server
+	if agentLn != nil {
+		asrv = newHTTPServer(apiSrv.AgentHandler())
+		go func() { errc <- asrv.Serve(agentLn) }()
+		log.Info("agents on other machines dial", "url", o.advertiseURL, "listen", agentLn.Addr().String(), "ca", ca.Fingerprint())
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); cp.Run(runCtx) }()
 	s3URL := "none"
@@ -288,6 +322,9 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	defer stop()
 	srv.Shutdown(shut)
 	gsrv.Shutdown(shut)
+	if asrv != nil {
+		asrv.Shutdown(shut)
+	}
 	<-done
 	if s3proc != nil {
 		<-s3proc.Done() // nothing of the server outlives it
@@ -296,6 +333,37 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		err = nil
 	}
 	return err
+}
+
+// listenAgents opens the TLS listener agents on other machines dial, when
+// --advertise-url is set, with a certificate for its host from the
+// server's own CA (made on first start). The CA is returned either way: the
+// ssh provisioner hands its certificate to agents.
+func listenAgents(o serverOptions) (net.Listener, *pki.Authority, error) {
+	ca, err := pki.LoadOrCreate(filepath.Join(o.home, "tls"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.advertiseURL == "" {
+		return nil, ca, nil
+	}
+	u, err := url.Parse(o.advertiseURL)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+		return nil, nil, hearth.Invalid("--advertise-url", o.advertiseURL, "give https://HOST:PORT, the address and port agents on other machines reach this server at, e.g. https://10.0.0.5:8443")
+	}
+	cert, err := ca.ServerCertificate([]string{u.Hostname()})
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := o.agentListen
+	if addr == "" {
+		addr = u.Host
+	}
+	ln, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: listen on %s for agents: %v (choose another with --agent-listen)", hearth.ErrUnavailable, addr, err)
+	}
+	return ln, ca, nil
 }
 
 // HTTP timeouts: a client that trickles a request, or never reads its
