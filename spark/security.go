@@ -142,17 +142,24 @@ func UIAuthorization(uiKey string, now time.Time) (string, error) {
 // command line.
 const AuthJVMOptionsFile = "spark-auth.jvmopts"
 
-// WriteAuthJVMOptions writes AuthJVMOptionsFile into dir (mode 0600) and
-// returns the JVM option that reads it.
-func WriteAuthJVMOptions(dir, authSecret string) (string, error) {
+// WriteAuthJVMOptions writes AuthJVMOptionsFile into dirs.Conf (mode 0600)
+// and returns the JVM option that reads it in a driver a worker launches.
+// The path is relative to such a driver's working directory
+// (dirs.Work/<driver id>), so one option finds the file on whichever node
+// the driver lands, every node's agent having written its own.
+func WriteAuthJVMOptions(dirs NodeDirs, authSecret string) (string, error) {
 	if strings.ContainsAny(authSecret, " \t\r\n\"'\\") {
 		return "", fmt.Errorf("auth secret: must not contain spaces, quotes or backslashes")
 	}
-	path := filepath.Join(dir, AuthJVMOptionsFile)
+	path := filepath.Join(dirs.Conf, AuthJVMOptionsFile)
 	if err := WritePrivate(path, []byte("-D"+ConfAuthSecret+"="+authSecret+"\n")); err != nil {
 		return "", err
 	}
-	return "-XX:VMOptionsFile=" + path, nil
+	rel, err := filepath.Rel(filepath.Join(dirs.Work, "driver"), path)
+	if err != nil {
+		return "", err
+	}
+	return "-XX:VMOptionsFile=" + rel, nil
 }
 
 // WritePrivate writes body to path (mode 0600) through a temporary file

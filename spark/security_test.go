@@ -73,13 +73,17 @@ func TestSecurityDefaults(t *testing.T) {
 }
 
 func TestAuthJVMOptionsFileIsPrivate(t *testing.T) {
-	dir := t.TempDir()
-	opt, err := spark.WriteAuthJVMOptions(dir, "abc123")
+	node := t.TempDir()
+	dirs := spark.NodeDirs{Conf: filepath.Join(node, "conf"), Work: filepath.Join(node, "work")}
+	os.MkdirAll(dirs.Conf, 0o700)
+	opt, err := spark.WriteAuthJVMOptions(dirs, "abc123")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, spark.AuthJVMOptionsFile)
-	if opt != "-XX:VMOptionsFile="+path || strings.Contains(opt, "abc123") {
+	path := filepath.Join(dirs.Conf, spark.AuthJVMOptionsFile)
+	// Relative to a driver's working directory, work/<driver id>: the same
+	// option finds each node's own file.
+	if opt != "-XX:VMOptionsFile=../../conf/"+spark.AuthJVMOptionsFile || strings.Contains(opt, "abc123") {
 		t.Errorf("option %q", opt)
 	}
 	b, _ := os.ReadFile(path)
@@ -87,7 +91,7 @@ func TestAuthJVMOptionsFileIsPrivate(t *testing.T) {
 	if string(b) != "-Dspark.authenticate.secret=abc123\n" || fi.Mode().Perm() != 0o600 {
 		t.Errorf("file %q mode %v", b, fi.Mode().Perm())
 	}
-	if _, err := spark.WriteAuthJVMOptions(dir, "a b"); err == nil {
+	if _, err := spark.WriteAuthJVMOptions(dirs, "a b"); err == nil {
 		t.Errorf("a secret with a space was accepted")
 	}
 }
