@@ -246,6 +246,11 @@ func nodeConf(c *hearth.Cluster, n *hearth.Node) hearth.NodeConf {
 		for k, v := range spark.SecurityDefaults(c.SparkVersion) {
 			conf.SparkDefaults[k] = v
 		}
+		if c.Provisioner != "local" {
+			// Nodes on several machines talk over a network: encrypt
+			// Spark's RPC and block transfers (AES, keys from the secret).
+			conf.SparkDefaults[spark.ConfCrypto] = "true"
+		}
 	}
 	hearth.ApplyConfigurations(&conf, c.Configurations)
 	hearth.ApplyConfigurations(&conf, groupConfs)

@@ -88,6 +88,8 @@ type Server struct {
 	objects objstore.Store
 	cds     *cdsArchives
 	bundles *bundles
+	// stopping holds the failed nodes being stopped in the background.
+	stopping sync.Map
 }
 
 // New returns a control plane for cfg.

@@ -155,10 +155,8 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		if n.State != hearth.NodeFailed {
 			continue
 		}
-		if n.Launched { // idempotent: cheap once the node's processes are gone
-			if err := prov.Terminate(ctx, n); err != nil {
-				s.log.Warn("stop failed node", "node", n.Id, "err", err)
-			}
+		if n.Launched {
+			s.stopFailed(ctx, n, prov)
 		}
 		if n.Observed.BootstrapFailed != "" {
 			return s.fail(ctx, c, hearth.ReasonBootstrapFailure, n.Observed.BootstrapFailed)
@@ -187,6 +185,22 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		return err
 	}
 	return s.reconcileSteps(ctx, c)
+}
+
+// stopFailed stops what is left of failed node n, in the background: its
+// machine may be unreachable (a dead host takes a connect timeout to say
+// so), and the pass must not wait for it. Terminate is idempotent and cheap
+// once the node's processes are gone; a failure is tried again next pass.
+func (s *Server) stopFailed(ctx context.Context, n *hearth.Node, prov hearth.Provisioner) {
+	if _, busy := s.stopping.LoadOrStore(n.Id, true); busy {
+		return
+	}
+	go func() {
+		defer s.stopping.Delete(n.Id)
+		if err := prov.Terminate(ctx, n); err != nil && ctx.Err() == nil {
+			s.log.Warn("stop failed node", "node", n.Id, "err", err)
+		}
+	}()
 }
 
 // replaceMissing adds a node to every group that has fewer live nodes than

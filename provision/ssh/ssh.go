@@ -185,6 +185,9 @@ func (p *Provisioner) Place(ctx context.Context, c *hearth.Cluster, n *hearth.No
 // Fit implements hearth.Fitter: the cluster needs a free slot for each of
 // its nodes, and its Spark sizes are capped to the smallest host free now.
 func (p *Provisioner) Fit(ctx context.Context, c *hearth.Cluster) ([]string, error) {
+	if p.ServerURL == "" {
+		return nil, hearth.Invalid("provisioner", p.Name(), "agents on other machines need an address of this server: start hearth server with --advertise-url https://<an address the hosts reach>:<port>")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	hosts, err := p.Store.Hosts(ctx)
