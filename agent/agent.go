@@ -418,7 +418,7 @@ func (a *Agent) converge(p hearth.Plan) {
 			}
 		}
 		if os.MkdirAll(a.dirs.Conf, 0o700) == nil {
-			if a.driverOpts, err = spark.WriteAuthJVMOptions(a.dirs.Conf, sec.AuthSecret); err != nil {
+			if a.driverOpts, err = spark.WriteAuthJVMOptions(a.dirs, sec.AuthSecret); err != nil {
 				a.err = "write Spark credentials: " + err.Error()
 				return
 			}
@@ -446,6 +446,9 @@ func (a *Agent) converge(p hearth.Plan) {
 		a.err = "write Spark configuration: " + err.Error()
 		a.log.Error("spark conf", "err", err)
 		return
+	}
+	if err := a.writeShellEnv(dist, p); err != nil {
+		a.log.Warn("write env.sh", "err", err)
 	}
 	a.err = ""
 	want := map[string]spark.Command{}
@@ -528,6 +531,32 @@ func (a *Agent) converge(p hearth.Plan) {
 		a.daemons[name] = d
 		go d.supervise()
 	}
+}
+
+// writeShellEnv writes env.sh in the node's directory: the environment of
+// its Spark, which `hearth ssh` sources so that spark-submit and pyspark
+// there reach the cluster (the conf dir holds its credentials).
+func (a *Agent) writeShellEnv(dist spark.Distribution, p hearth.Plan) error {
+	quote := func(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }
+	var b strings.Builder
+	b.WriteString("# Written by the Hearth agent: the environment of this node's Spark.\n")
+	fmt.Fprintf(&b, "export SPARK_HOME=%s\nexport SPARK_CONF_DIR=%s\nexport SPARK_LOCAL_IP=%s\n", quote(dist.Home), quote(a.dirs.Conf), quote(p.Host))
+	if dist.PythonPath != "" {
+		fmt.Fprintf(&b, "export PYTHONPATH=%s${PYTHONPATH:+:$PYTHONPATH}\n", quote(dist.PythonPath))
+	}
+	master := p.MasterURL
+	if master == "" && p.Worker != nil {
+		master = p.Worker.MasterURL
+	}
+	if master != "" {
+		fmt.Fprintf(&b, "export MASTER=%s\n", quote(master))
+	}
+	b.WriteString("export PATH=\"$SPARK_HOME/bin:$PATH\"\n")
+	tmp := filepath.Join(a.cfg.Dir, ".env.sh.tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(a.cfg.Dir, "env.sh"))
 }
 
 // authorizeUI signs req for the node's Spark UIs, which answer only

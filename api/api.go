@@ -87,6 +87,7 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"POST", "/api/v1/hosts", AuthAdminToken, s.addHost},
 		{"GET", "/api/v1/hosts", AuthAdmin, s.listHosts},
 		{"DELETE", "/api/v1/hosts/{ref}", AuthAdminToken, s.removeHost},
+		{"GET", "/api/v1/clusters/{id}/access", AuthAdminToken, s.nodeAccess},
 	}
 	return s
 }

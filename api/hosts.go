@@ -57,3 +57,12 @@ func (s *Server) removeHost(w http.ResponseWriter, r *http.Request, _ *hearth.No
 func (s *Server) runtime(w http.ResponseWriter, r *http.Request, node *hearth.Node) error {
 	return s.cp.ServeRuntime(w, r, node, r.URL.Query().Get("sha256"))
 }
+
+func (s *Server) nodeAccess(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	a, err := s.cp.NodeAccess(r.Context(), r.PathValue("id"), r.URL.Query().Get("node"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}

@@ -308,3 +308,10 @@ func (c *Client) ListHosts(ctx context.Context) ([]control.HostView, error) {
 func (c *Client) RemoveHost(ctx context.Context, ref string) error {
 	return c.Do(ctx, http.MethodDelete, "/api/v1/hosts/"+url.PathEscape(ref), nil, nil)
 }
+
+// NodeAccess says how to reach a node's machine (node "" = the master).
+func (c *Client) NodeAccess(ctx context.Context, clusterID, nodeID string) (*control.NodeAccess, error) {
+	var out control.NodeAccess
+	err := c.Do(ctx, http.MethodGet, "/api/v1/clusters/"+url.PathEscape(clusterID)+"/access?node="+url.QueryEscape(nodeID), nil, &out)
+	return &out, err
+}

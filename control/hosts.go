@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -120,4 +121,52 @@ func (s *Server) nodesByHost(ctx context.Context) (map[string][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// NodeAccess is how a user reaches a node's machine (hearth ssh, put, get).
+type NodeAccess struct {
+	ClusterId string `json:"ClusterId"`
+	NodeId    string `json:"NodeId"`
+	// Dir is the node's directory on its machine; its env.sh holds the
+	// environment of the node's Spark.
+	Dir string `json:"Dir"`
+	// Host is the inventory host of an ssh node (with its pinned key and
+	// the key file the server connects with); nil for a local node, whose
+	// Dir is on the server's machine.
+	Host *hearth.Host `json:"Host,omitempty"`
+}
+
+// NodeAccess returns how to reach node nodeID of cluster clusterID ("" =
+// its master node), which must be running.
+func (s *Server) NodeAccess(ctx context.Context, clusterID, nodeID string) (*NodeAccess, error) {
+	nodes, err := s.store.Nodes(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	var n *hearth.Node
+	for _, o := range nodes {
+		if (nodeID == "" && o.Role == hearth.RoleMaster && !o.State.Ended()) || o.Id == nodeID {
+			n = o
+		}
+	}
+	switch {
+	case n == nil && nodeID == "":
+		return nil, fmt.Errorf("%w: cluster %s has no live master node", hearth.ErrNotFound, clusterID)
+	case n == nil:
+		return nil, fmt.Errorf("%w: cluster %s has no node %s", hearth.ErrNotFound, clusterID, nodeID)
+	case n.State.Ended() || !n.Launched:
+		return nil, fmt.Errorf("%w: node %s is %s", hearth.ErrConflict, n.Id, n.State)
+	}
+	// Every provisioner's launch handle records the node's directory.
+	var handle struct{ Dir string }
+	if err := json.Unmarshal(n.Launch, &handle); err != nil || handle.Dir == "" {
+		return nil, fmt.Errorf("node %s: its launch handle names no directory", n.Id)
+	}
+	a := &NodeAccess{ClusterId: clusterID, NodeId: n.Id, Dir: handle.Dir}
+	if n.HostId != "" {
+		if a.Host, err = s.store.Host(ctx, n.HostId); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -93,6 +94,8 @@ func TestLocalCluster(t *testing.T) {
 		t.Errorf("pi estimate %v out of range", pi)
 	}
 
+	e.checkNodeShell(created.ClusterId, c.Spark.MasterURL)
+
 	// Terminate (twice: the second is a no-op) and check nothing is left.
 	e.ok("terminate-clusters", "--cluster-ids", created.ClusterId)
 	e.ok("terminate-clusters", "--cluster-ids", created.ClusterId)
@@ -150,5 +153,33 @@ func TestServerRestart(t *testing.T) {
 	e.ok("wait", "cluster-terminated", "--cluster-id", created.ClusterId, "--timeout", "2m")
 	if left := e.processes(); len(left) > 0 {
 		t.Errorf("after terminate, still running:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// checkNodeShell: hearth ssh runs a command on the master node with its
+// Spark's environment, hearth put and get copy a file there and back.
+func (e *env) checkNodeShell(id, masterURL string) {
+	t := e.t
+	t.Helper()
+	out := e.ok("ssh", "--cluster-id", id, "--command", `echo "$MASTER"; test -x "$SPARK_HOME/bin/spark-submit" && echo has-spark-submit; test -r "$SPARK_CONF_DIR/spark-defaults.conf" && echo has-conf; cat instance.json`)
+	if !strings.Contains(out, masterURL) || !strings.Contains(out, "has-spark-submit") || !strings.Contains(out, "has-conf") || !strings.Contains(out, `"isMaster": true`) {
+		t.Errorf("hearth ssh --command on the master node printed:\n%s", out)
+	}
+	if r := e.hearth("ssh", "--cluster-id", id, "--command", "exit 7"); r.code != 7 {
+		t.Errorf("hearth ssh --command 'exit 7': exit %d, want 7", r.code)
+	}
+	dir := t.TempDir()
+	src := stepsWriteFile(t, dir, "hello.txt", "hello from "+id+"\n")
+	e.ok("put", "--cluster-id", id, "--src", src, "--dest", "hello-put.txt")
+	if out := e.ok("ssh", "--cluster-id", id, "--command", "cat hello-put.txt"); out != "hello from "+id+"\n" {
+		t.Errorf("after hearth put, the node has %q", out)
+	}
+	back := filepath.Join(dir, "back.txt")
+	e.ok("get", "--cluster-id", id, "--src", "hello-put.txt", "--dest", back)
+	if b, _ := os.ReadFile(back); string(b) != "hello from "+id+"\n" {
+		t.Errorf("hearth get brought back %q", b)
+	}
+	if r := e.hearth("get", "--cluster-id", id, "--src", "no-such-file", "--dest", back); r.code != 2 || !strings.Contains(r.stderr, "--src") {
+		t.Errorf("hearth get of a missing file: exit %d, %q; want 2 naming --src", r.code, r.stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,6 +174,22 @@ func TestSSHProvisioner(t *testing.T) {
 	checkWordCounts(t, e.stepLog(id, wc, "stdout"), wordcountText)
 	if st := e.stepDescribe(id, wc); !slices.ContainsFunc(st.Config.Args, func(a string) bool { return strings.HasPrefix(a, "s3://"+control.StagingBucket+"/") }) {
 		t.Errorf("step args %v: the local script was not staged", st.Config.Args)
+	}
+
+	// The UI gateway reaches the master's UI on its host; a direct request
+	// from here is refused (it carries no gateway signature).
+	if m := decodeJSON[masterJSON](t, e.gatewayGet("/clusters/"+id+"/ui/json/")); m.Status != "ALIVE" || m.AliveWorkers != 2 {
+		t.Errorf("master /json through the gateway: %s, %d workers", m.Status, m.AliveWorkers)
+	}
+	if resp, err := http.Get(v.Cluster.Spark.UIURL + "json/"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("direct request to the master UI on its host: %v %v; want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	e.checkNodeShell(id, v.Cluster.Spark.MasterURL)
+	// On the master node, its Spark just works.
+	if out := e.ok("ssh", "--cluster-id", id, "--command", `spark-submit "$SPARK_HOME/examples/src/main/python/pi.py" 4 2>/dev/null`); !strings.Contains(out, "Pi is roughly") {
+		t.Errorf("spark-submit in hearth ssh: %q", out)
 	}
 
 	// spark-submit from outside the hosts, with the cluster's credentials.

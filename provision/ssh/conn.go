@@ -194,3 +194,21 @@ func goArch(m string) string {
 
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Dial connects to h as its user, accepting only its pinned host key (for
+// hearth put and get).
+func Dial(ctx context.Context, h *hearth.Host) (*ssh.Client, error) { return dial(ctx, h) }
+
+// KnownHostsLine is h's pinned key as an OpenSSH known_hosts line, for the
+// ssh command (hearth ssh).
+func KnownHostsLine(h *hearth.Host) string {
+	return knownhosts.Line([]string{knownhosts.Normalize(h.SSHAddr())}, mustKey(h.HostKey))
+}
+
+func mustKey(authorized string) ssh.PublicKey {
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(authorized))
+	if err != nil {
+		return nil
+	}
+	return k
+}
