@@ -735,3 +735,13 @@ func run(ctx context.Context, stdin, name string, args ...string) ([]byte, error
 
 // quote quotes s for sh.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// ReceivedBytes is how many bytes the host has received over its link so
+// far (the root namespace's end of its veth pair transmitted them).
+func (h *Host) ReceivedBytes() (uint64, error) {
+	b, err := os.ReadFile(filepath.Join("/sys/class/net", h.veth, "statistics", "tx_bytes"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+}

@@ -33,6 +33,9 @@ type Hearth struct {
 	// ExtraEnv is added to the server's and the CLI's environment (after
 	// CleanEnv, which drops HEARTH_*), e.g. HEARTH_JAR_CACHE.
 	ExtraEnv []string
+	// ServerArgs are added to `hearth server`'s flags (a later flag wins:
+	// --s3-listen here replaces Start's loopback one).
+	ServerArgs []string
 
 	Endpoint string         // set by Start: the API's origin
 	Gateway  string         // set by Start: the UI gateway's origin (--gateway-listen)
@@ -76,7 +79,7 @@ func (h *Hearth) Start(ctx context.Context) error {
 	if out, err := h.CLI(ctx, "runtime", "install"); err != nil {
 		return fmt.Errorf("%v: %s", err, out)
 	}
-	cmd := exec.Command(h.Bin, "server", "--listen", listen, "--gateway-listen", gateway, "--s3-listen", s3)
+	cmd := exec.Command(h.Bin, append([]string{"server", "--listen", listen, "--gateway-listen", gateway, "--s3-listen", s3}, h.ServerArgs...)...)
 	cmd.Env = h.Env()
 	cmd.Dir = h.Home
 	if h.Server, err = StartGroup("hearth server", cmd, h.ServerLog()); err != nil {
