@@ -74,9 +74,8 @@ func (h *Host) Validate() error {
 		return Invalid("address", h.Address, "an IP address or a DNS name, without user, port or path (use --user and --port)")
 	}
 	if h.Name == "" {
-		h.Name = h.Address
-	}
-	if !hostNamePattern.MatchString(h.Name) {
+		h.Name = h.Address // an IPv6 address too, which the pattern refuses
+	} else if !hostNamePattern.MatchString(h.Name) {
 		return Invalid("name", h.Name, "letters, digits, '.', '_' and '-', at most 63, starting with a letter or digit")
 	}
 	if h.Port == 0 {

@@ -120,11 +120,16 @@ func (p *Provisioner) usage(ctx context.Context, clusterID string) (used, failed
 		}
 	}
 	for node, host := range p.reserved {
-		if stored[node] {
-			delete(p.reserved, node)
-		} else {
-			used[host]++
+		if !stored[node] {
+			// Not on a host of a live cluster: still being launched, or
+			// its cluster ended (or its placement was never recorded).
+			n, err := p.Store.Node(ctx, node)
+			if err == nil && n.HostId == "" && !n.State.Ended() {
+				used[host]++
+				continue
+			}
 		}
+		delete(p.reserved, node)
 	}
 	return used, failed, nil
 }
@@ -202,7 +207,7 @@ func (p *Provisioner) Fit(ctx context.Context, c *hearth.Cluster) ([]string, err
 	for _, g := range c.InstanceGroups {
 		need += g.RequestedInstanceCount
 	}
-	var smallest *hearth.Host
+	var fewestCPUs, leastMemory *hearth.Host
 	var why []string
 	for _, h := range hosts {
 		if reason := usable(h, used[h.Id]); reason != "" {
@@ -210,8 +215,11 @@ func (p *Provisioner) Fit(ctx context.Context, c *hearth.Cluster) ([]string, err
 			continue
 		}
 		slots += h.MaxNodes - used[h.Id]
-		if smallest == nil || h.Facts.MemoryMB < smallest.Facts.MemoryMB {
-			smallest = h
+		if fewestCPUs == nil || h.Facts.CPUs < fewestCPUs.Facts.CPUs {
+			fewestCPUs = h
+		}
+		if leastMemory == nil || h.Facts.MemoryMB < leastMemory.Facts.MemoryMB {
+			leastMemory = h
 		}
 	}
 	if slots < need {
@@ -227,15 +235,15 @@ func (p *Provisioner) Fit(ctx context.Context, c *hearth.Cluster) ([]string, err
 	// A node keeps 1 GiB of its host for the OS and Hearth, and 512 MiB for
 	// each Spark daemon besides the worker's executors.
 	var notes []string
-	maxMem := smallest.Facts.MemoryMB - 1024 - 512*2
+	maxMem := leastMemory.Facts.MemoryMB - 1024 - 512*2
 	for i := range c.InstanceGroups {
 		g := &c.InstanceGroups[i]
-		if g.Spark.Cores > smallest.Facts.CPUs {
-			notes = append(notes, fmt.Sprintf("%s workers offer %d cores, not %d: the smallest free host, %s, has %d", g.Id, smallest.Facts.CPUs, g.Spark.Cores, smallest.Name, smallest.Facts.CPUs))
-			g.Spark.Cores = smallest.Facts.CPUs
+		if g.Spark.Cores > fewestCPUs.Facts.CPUs {
+			notes = append(notes, fmt.Sprintf("%s workers offer %d cores, not %d: the free host with the fewest, %s, has %d", g.Id, fewestCPUs.Facts.CPUs, g.Spark.Cores, fewestCPUs.Name, fewestCPUs.Facts.CPUs))
+			g.Spark.Cores = fewestCPUs.Facts.CPUs
 		}
 		if g.Spark.MemoryMB > maxMem && maxMem >= 512 {
-			notes = append(notes, fmt.Sprintf("%s workers offer %d MiB, not %d: the smallest free host, %s, has %d MiB", g.Id, maxMem, g.Spark.MemoryMB, smallest.Name, smallest.Facts.MemoryMB))
+			notes = append(notes, fmt.Sprintf("%s workers offer %d MiB, not %d: the free host with the least memory, %s, has %d MiB", g.Id, maxMem, g.Spark.MemoryMB, leastMemory.Name, leastMemory.Facts.MemoryMB))
 			g.Spark.MemoryMB = maxMem
 		}
 	}
@@ -324,7 +332,7 @@ func (p *Provisioner) Launch(ctx context.Context, n *hearth.Node, env map[string
 // /proc/<pid>/stat line.
 func parseStat(s string) (int, uint64, error) {
 	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
+	if i < 0 || strings.IndexByte(s, ' ') <= 0 {
 		return 0, 0, fmt.Errorf("agent exited at once")
 	}
 	pid, err := strconv.Atoi(strings.Fields(s[:strings.IndexByte(s, ' ')+1])[0])
