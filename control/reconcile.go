@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"golang.org/x/sync/errgroup"
 )
 
 // maxReplacements bounds how many failed workers a cluster replaces before
@@ -119,21 +120,32 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		return nil // woken again when the install progresses or ends
 	}
 
-	// Launch what is not launched, the master first: workers' plans name it.
+	// Launch what is not launched: the master first (workers' plans name
+	// it), then the others at once, since a launch may wait on a network.
 	sort.SliceStable(nodes, func(i, j int) bool {
 		return nodes[i].Role == hearth.RoleMaster && nodes[j].Role != hearth.RoleMaster
 	})
+	var launches errgroup.Group
 	for i, n := range nodes {
-		if n.State == hearth.NodeProvisioning && !n.Launched {
+		if n.State != hearth.NodeProvisioning || n.Launched {
+			continue
+		}
+		if n.Role == hearth.RoleMaster {
 			if nodes[i], err = s.launch(ctx, c, n, prov); err != nil {
 				return err
 			}
-			if n.Role == hearth.RoleMaster {
-				if c, err = s.store.Cluster(ctx, id); err != nil {
-					return err
-				}
+			if c, err = s.store.Cluster(ctx, id); err != nil {
+				return err
 			}
+			continue
 		}
+		launches.Go(func() (err error) {
+			nodes[i], err = s.launch(ctx, c, n, prov)
+			return err
+		})
+	}
+	if err := launches.Wait(); err != nil {
+		return err
 	}
 
 	// Health: a node whose agent is gone or silent has failed.

@@ -110,8 +110,13 @@ func TestSSHProvisioner(t *testing.T) {
 			"--work-dir", filepath.Join(h.WorkRoot, "hearth"), "--accept-host-key", h.HostKeyFingerprint)
 		// The inventory's other host is taken by a single-node cluster, so
 		// this one lands on the host without Java.
-		block := e.stepCreateCluster("--provisioner", "ssh", "--instance-type", "m5.xlarge", "--instance-count", "1", "--name", "placeholder")
-		e.waitFor(block, "the placeholder to be placed", func(v *control.ClusterView) bool { return v.Nodes[0].HostId != "" })
+		// EMR API callers choose the provisioner with a tag.
+		keyID, secret := e.emrAccessKey()
+		block := newAwsV2(t, e, keyID, secret).createCluster("--name", "placeholder", "--release-label", "spark-4.0.1",
+			"--instance-type", "m5.xlarge", "--instance-count", "1", "--tags", "hearth:provisioner=ssh")
+		e.waitFor(block, "the placeholder to be placed", func(v *control.ClusterView) bool {
+			return v.Cluster.Provisioner == "ssh" && v.Nodes[0].HostId != ""
+		})
 		id := e.stepCreateCluster("--provisioner", "ssh", "--instance-type", "m5.xlarge", "--instance-count", "1")
 		v := e.waitFor(id, "the cluster to fail", func(v *control.ClusterView) bool { return v.Cluster.Status.State.Ended() })
 		reason := v.Cluster.Status.StateChangeReason
@@ -144,8 +149,14 @@ func TestSSHProvisioner(t *testing.T) {
 		t.Errorf("a cluster larger than the inventory: exit %d, %q; want exit 2 saying what is missing", r.code, r.stderr)
 	}
 
-	// 1 master + 2 workers across three of the four hosts.
-	id := e.stepCreateCluster("--provisioner", "ssh", "--instance-type", "m5.xlarge", "--instance-count", "3", "--wait")
+	// 1 master + 2 workers across three of the four hosts, each running a
+	// bootstrap script that exists only on this machine (it is staged).
+	boot := stepsWriteFile(t, t.TempDir(), "boot.sh", "#!/bin/bash\necho \"bootstrapped $1 on $(hostname)\"\n")
+	id := e.stepCreateCluster("--provisioner", "ssh", "--instance-type", "m5.xlarge", "--instance-count", "3",
+		"--bootstrap-actions", "Path="+boot+",Name=Hello,Args=[staged]", "--wait")
+	if out := e.ok("logs", "--cluster-id", id, "--bootstrap"); strings.Count(out, "bootstrapped staged on ") != 3 {
+		t.Errorf("logs --bootstrap shows %d outputs of the staged script, want 3:\n%s", strings.Count(out, "bootstrapped staged on "), out)
+	}
 	v := e.describe(id)
 	if v.Cluster.Status.State != hearth.ClusterWaiting || aliveWorkers(v) != 2 {
 		t.Fatalf("cluster %s, %d workers alive; want WAITING with 2", v.Cluster.Status.State, aliveWorkers(v))

@@ -45,6 +45,10 @@ type run struct {
 	Cold     bool     `json:"cold"`
 	WaitingS float64  `json:"create_to_waiting_s"`
 	BytesIn  []uint64 `json:"bytes_received_per_host"`
+	// LaunchedS is, from the server's log, the time from "cluster created"
+	// to its last "node launched": Hearth's own serial provisioning (SSH,
+	// SFTP, starting agents), before the hosts' CPUs start Spark.
+	LaunchedS float64 `json:"created_to_last_launch_s"`
 }
 
 type summary struct {
@@ -55,6 +59,9 @@ type summary struct {
 	ColdRatio           float64        `json:"cold_ratio_large_over_small"`
 	WarmRatio           float64        `json:"warm_ratio_large_over_small"`
 	ColdBytesPerHostMiB float64        `json:"cold_mib_received_per_host_median"`
+	WarmLaunchSmall     benchutil.Dist `json:"warm_1_1_launch_s"`
+	WarmLaunchLarge     benchutil.Dist `json:"warm_1_3_launch_s"`
+	WarmLaunchRatio     float64        `json:"warm_launch_ratio_large_over_small"`
 	WarmBytesPerHostMiB float64        `json:"warm_mib_received_per_host_median"`
 }
 
@@ -140,7 +147,7 @@ func bench(c config) (code int) {
 				if err != nil {
 					return fail(fmt.Sprintf("run %d (%s)", i+1, r.Shape), err)
 				}
-				fmt.Fprintf(os.Stderr, "ssh: run %d %s cold=%v: %.2fs, received %v\n", i+1, r.Shape, cold, r.WaitingS, r.BytesIn)
+				fmt.Fprintf(os.Stderr, "ssh: run %d %s cold=%v: %.2fs (last node launched after %.2fs), received %v\n", i+1, r.Shape, cold, r.WaitingS, r.LaunchedS, r.BytesIn)
 				res.Runs = append(res.Runs, r)
 			}
 		}
@@ -165,6 +172,19 @@ func once(ctx context.Context, h *benchutil.Hearth, hosts *testhosts.Cluster, n 
 		return r, err
 	}
 	r.WaitingS = benchutil.Round3(time.Since(start).Seconds())
+	var created, launched time.Time
+	for _, l := range benchutil.SlogLines(h.ServerLog()) {
+		switch {
+		case l.Attrs["cluster"] != id:
+		case l.Msg == "cluster created":
+			created = l.At
+		case l.Msg == "node launched" && l.At.After(launched):
+			launched = l.At
+		}
+	}
+	if !created.IsZero() && !launched.IsZero() {
+		r.LaunchedS = benchutil.Round3(launched.Sub(created).Seconds())
+	}
 	v, err := h.DescribeWaiting(ctx, id)
 	if err != nil {
 		return r, err
@@ -215,6 +235,17 @@ func summarize(runs []run) summary {
 		return benchutil.Round3(benchutil.DistOf(xs).Median)
 	}
 	s.ColdBytesPerHostMiB, s.WarmBytesPerHostMiB = mib(true), mib(false)
+	launches := func(shape string) []float64 {
+		var xs []float64
+		for _, r := range runs {
+			if !r.Cold && r.Shape == shape {
+				xs = append(xs, r.LaunchedS)
+			}
+		}
+		return xs
+	}
+	s.WarmLaunchSmall, s.WarmLaunchLarge = benchutil.DistOf(launches("1+1")), benchutil.DistOf(launches("1+3"))
+	s.WarmLaunchRatio = benchutil.Ratio(s.WarmLaunchLarge.Median, s.WarmLaunchSmall.Median)
 	return s
 }
 
@@ -225,5 +256,6 @@ func report(res *result) {
 	fmt.Fprintln(w, "\t1+1 on 2 hosts\t1+3 on 4 hosts\t\t")
 	fmt.Fprintf(w, "cold (binary and runtime copied)\t%.2fs (%.2f)\t%.2fs (%.2f)\t%.2f\t%.1f\n", s.ColdSmall.Median, s.ColdSmall.Min, s.ColdLarge.Median, s.ColdLarge.Min, s.ColdRatio, s.ColdBytesPerHostMiB)
 	fmt.Fprintf(w, "warm (already on the hosts)\t%.2fs (%.2f)\t%.2fs (%.2f)\t%.2f\t%.1f\n", s.WarmSmall.Median, s.WarmSmall.Min, s.WarmLarge.Median, s.WarmLarge.Min, s.WarmRatio, s.WarmBytesPerHostMiB)
+	fmt.Fprintf(w, "warm, created → last node launched\t%.2fs (%.2f)\t%.2fs (%.2f)\t%.2f\t\n", s.WarmLaunchSmall.Median, s.WarmLaunchSmall.Min, s.WarmLaunchLarge.Median, s.WarmLaunchLarge.Min, s.WarmLaunchRatio)
 	w.Flush()
 }
