@@ -4,10 +4,14 @@ package hearth
 // node's agent. Version increases with every change; an agent converges on
 // the newest version it has seen.
 type Plan struct {
-	Version   int64  `json:"Version"`
-	ClusterId string `json:"ClusterId"`
-	NodeId    string `json:"NodeId"`
-	Role      Role   `json:"Role"`
+	// NodeCredential, in the answer to a registration only, replaces the
+	// credential the agent registered with: the one it was launched with
+	// (in user data, an environment, a file) is good for one registration.
+	NodeCredential string `json:"NodeCredential,omitempty"`
+	Version        int64  `json:"Version"`
+	ClusterId      string `json:"ClusterId"`
+	NodeId         string `json:"NodeId"`
+	Role           Role   `json:"Role"`
 	// Stop asks the agent to stop every daemon and exit.
 	Stop bool `json:"Stop"`
 	// SparkVersion is the Spark release the node runs; SparkHome, when set,
@@ -152,6 +156,10 @@ type Registration struct {
 	// node's Spark daemons when the provisioner placed none (hosts the
 	// control plane does not share).
 	Ports []int `json:"Ports,omitempty"`
+	// Host, for a node whose provisioner did not know its address when it
+	// launched it (EC2 assigns it), is the address the agent reaches the
+	// control plane from: where its daemons bind and peers reach it.
+	Host string `json:"Host,omitempty"`
 }
 
 // RuntimeBundle names a packed Spark runtime the control plane serves to

@@ -136,6 +136,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	reg := hearth.Registration{NodeId: a.cfg.NodeID, Pid: os.Getpid(), Hostname: host}
+	if a.cfg.Host == "" && len(a.cfg.CAPEM) > 0 {
+		// On another machine, with no address given (EC2 assigns it): the
+		// address this host reaches the control plane from.
+		var err error
+		if a.cfg.Host, err = localAddrTowards(ctx, a.cfg.ServerURL); err != nil {
+			return err
+		}
+		reg.Host = a.cfg.Host
+	}
 	if a.cfg.Host != "" {
 		// Ports are this host's to choose (another may take one before a
 		// daemon binds it, as anywhere).
@@ -150,6 +159,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if plan.NodeCredential != "" {
+		// The launch credential is spent; no other goroutine calls yet.
+		a.cfg.Token, plan.NodeCredential = plan.NodeCredential, ""
 	}
 	a.log.Info("registered", "plan", plan.Version)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -128,4 +129,30 @@ func freePorts(host string, k int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// localAddrTowards is this host's address on the route to the control
+// plane at serverURL.
+func localAddrTowards(ctx context.Context, serverURL string) (string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+	}
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+		if err == nil {
+			defer c.Close()
+			return c.LocalAddr().(*net.TCPAddr).IP.String(), nil
+		}
+		select { // the control plane may be restarting: as for every call
+		case <-ctx.Done():
+			return "", fmt.Errorf("reach the control plane at %s: %w", serverURL, err)
+		case <-time.After(time.Second):
+		}
+	}
 }

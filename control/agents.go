@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/hearthcluster/hearth"
@@ -24,11 +25,20 @@ func (s *Server) RegisterAgent(ctx context.Context, n *hearth.Node, reg hearth.R
 		return hearth.Plan{}, err
 	}
 	assigned := false
+	credential := hearth.NewSecret("hnt_")
 	n, err = s.store.UpdateNode(ctx, n.Id, func(n *hearth.Node) error {
 		n.LastHeartbeat = &now
 		n.Observed.AgentPID = reg.Pid
+		n.TokenHash = hashToken(credential) // the launch credential is spent
 		if n.State == hearth.NodeProvisioning {
 			n.SetState(hearth.NodeBootstrapping, "Agent registered; starting Spark", now)
+		}
+		if n.Host == "" {
+			ip := net.ParseIP(reg.Host)
+			if ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
+				return hearth.Invalid("Host", reg.Host, "the agent must report the address it reaches the control plane from")
+			}
+			n.Host = ip.String()
 		}
 		if n.Ports == (hearth.NodePorts{}) && len(reg.Ports) > 0 {
 			if err := hearth.AssignPorts(c, n, reg.Ports); err != nil {
@@ -48,7 +58,9 @@ func (s *Server) RegisterAgent(ctx context.Context, n *hearth.Node, reg hearth.R
 	}
 	s.log.Info("agent registered", "cluster", n.ClusterId, "node", n.Id, "host", reg.Hostname, "pid", reg.Pid)
 	s.changes.notify()
-	return s.planFor(ctx, n)
+	p, err := s.planFor(ctx, n)
+	p.NodeCredential = credential
+	return p, err
 }
 
 // setMasterURLs records the cluster's Spark URLs from its master node m,
