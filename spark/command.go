@@ -35,6 +35,9 @@ func (d Distribution) Env(host string, dirs NodeDirs) []string {
 		"SPARK_LOCAL_DIRS=" + dirs.Local,
 		"SPARK_WORKER_DIR=" + dirs.Work,
 		"SPARK_LOCAL_IP=" + host,
+		// Advertise the address, not the host name: peers reach it even
+		// where nothing resolves this machine's name for them.
+		"SPARK_LOCAL_HOSTNAME=" + host,
 		"SPARK_DAEMON_MEMORY=" + DaemonMemory,
 	}
 	if d.PythonPath != "" {
