@@ -216,6 +216,11 @@ type InstanceGroup struct {
 	InstanceGroupType      Role               `json:"InstanceGroupType"`
 	InstanceType           string             `json:"InstanceType"`
 	Market                 string             `json:"Market"`
+	// BidPrice is the most a SPOT instance may cost per hour, in USD (""
+	// means up to the on-demand price).
+	BidPrice string `json:"BidPrice,omitempty"`
+	// EbsConfiguration is the EBS volumes each instance gets (EC2).
+	EbsConfiguration       *EbsConfiguration  `json:"EbsConfiguration,omitempty"`
 	RequestedInstanceCount int                `json:"RequestedInstanceCount"`
 	RunningInstanceCount   int                `json:"RunningInstanceCount"`
 	State                  InstanceGroupState `json:"State"`
@@ -223,6 +228,26 @@ type InstanceGroup struct {
 	// --cores and --memory they register with.
 	Spark          NodeResources   `json:"Spark"`
 	Configurations []Configuration `json:"Configurations,omitempty"`
+}
+
+// EbsConfiguration is EMR's: the EBS volumes each instance of a group gets.
+type EbsConfiguration struct {
+	EbsBlockDeviceConfigs []EbsBlockDeviceConfig `json:"EbsBlockDeviceConfigs,omitempty"`
+	EbsOptimized          *bool                  `json:"EbsOptimized,omitempty"`
+}
+
+// EbsBlockDeviceConfig is VolumesPerInstance volumes of one specification.
+type EbsBlockDeviceConfig struct {
+	VolumeSpecification VolumeSpecification `json:"VolumeSpecification"`
+	VolumesPerInstance  int                 `json:"VolumesPerInstance,omitempty"`
+}
+
+// VolumeSpecification is one EBS volume.
+type VolumeSpecification struct {
+	VolumeType string `json:"VolumeType"`
+	SizeInGB   int32  `json:"SizeInGB"`
+	Iops       int32  `json:"Iops,omitempty"`
+	Throughput int32  `json:"Throughput,omitempty"`
 }
 
 // NodeResources is what one node offers Spark.

@@ -1,6 +1,8 @@
 package hearth
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -221,12 +223,26 @@ func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
 		if name == "" {
 			name = map[Role]string{RoleMaster: "Master", RoleCore: "Core", RoleTask: "Task"}[role] + " Instance Group"
 		}
+		if cfg.BidPrice != "" && cfg.BidPrice != "OnDemandPrice" {
+			if p, err := strconv.ParseFloat(cfg.BidPrice, 64); err != nil || p <= 0 || p > 10000 {
+				return nil, Invalid(field+".BidPrice", cfg.BidPrice, "a price in USD per hour, e.g. 0.10, or OnDemandPrice")
+			}
+			if market != "SPOT" {
+				return nil, Invalid(field+".BidPrice", cfg.BidPrice, "only a SPOT group has a bid price; add Market=SPOT")
+			}
+		}
+		ebs, err := ebsConfiguration(field+".EbsConfiguration", cfg.EbsConfiguration)
+		if err != nil {
+			return nil, err
+		}
 		groups = append(groups, InstanceGroup{
 			Id:                     NewInstanceGroupID(),
 			Name:                   name,
 			InstanceGroupType:      role,
 			InstanceType:           it.Name,
 			Market:                 market,
+			BidPrice:               strings.TrimPrefix(cfg.BidPrice, "OnDemandPrice"),
+			EbsConfiguration:       ebs,
 			RequestedInstanceCount: cfg.InstanceCount,
 			State:                  GroupProvisioning,
 			Spark:                  it.SparkWorker(),
@@ -242,6 +258,36 @@ func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
 		return nil, Invalid("instance-groups", fmt.Sprintf("%d TASK groups", tasks), fmt.Sprintf("at most %d TASK groups", MaxTaskGroups))
 	}
 	return groups, nil
+}
+
+// ebsConfiguration reads EMR's EbsConfiguration, given as any JSON value
+// (the spec accepts EMR's JSON as it is), checking what EC2 would refuse.
+func ebsConfiguration(field string, v any) (*EbsConfiguration, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, Invalid(field, fmt.Sprint(v), err.Error())
+	}
+	var ebs EbsConfiguration
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ebs); err != nil {
+		return nil, Invalid(field, string(b), "EMR's shape: {\"EbsBlockDeviceConfigs\":[{\"VolumeSpecification\":{\"VolumeType\":\"gp3\",\"SizeInGB\":100},\"VolumesPerInstance\":1}]}: "+err.Error())
+	}
+	for i, d := range ebs.EbsBlockDeviceConfigs {
+		f := fmt.Sprintf("%s.EbsBlockDeviceConfigs[%d]", field, i)
+		switch vs := d.VolumeSpecification; {
+		case !slices.Contains([]string{"gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"}, vs.VolumeType):
+			return nil, Invalid(f+".VolumeSpecification.VolumeType", vs.VolumeType, "one of gp2, gp3, io1, io2, st1, sc1, standard")
+		case vs.SizeInGB < 1 || vs.SizeInGB > 16384:
+			return nil, Invalid(f+".VolumeSpecification.SizeInGB", fmt.Sprint(vs.SizeInGB), "between 1 and 16384")
+		case d.VolumesPerInstance < 0 || d.VolumesPerInstance > 23:
+			return nil, Invalid(f+".VolumesPerInstance", fmt.Sprint(d.VolumesPerInstance), "between 1 and 23")
+		}
+	}
+	return &ebs, nil
 }
 
 // InstanceGroupsFromCount expands EMR's --instance-type/--instance-count
