@@ -37,7 +37,7 @@ test-unit:
 
 # Real Spark JVMs, real SQLite, the real binary.
 test-integration:
-	$(GO) test -count=1 -tags integration -timeout 40m ./internal/testhosts/ ./e2e/
+	$(GO) test -count=1 -p 1 -tags integration -timeout 40m ./internal/testhosts/ ./internal/fakeec2/ ./e2e/
 
 # Every fuzz target (scripts/fuzz.sh) briefly, from its committed corpus
 # (testdata/fuzz/): about a minute in all.

@@ -3,7 +3,7 @@
 # the aws CLI v2 from Debian (/usr/bin/aws), and the aws CLI v1 and boto3
 # from PyPI — the EMR-compatible API is tested against all three — and
 # Debian's postgresql for the PostgreSQL store and OpenSSH's server for the
-# SSH provisioner's test hosts.
+# SSH provisioner's test hosts, and moto's server for internal/fakeec2.
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 
@@ -63,6 +63,13 @@ fi
 if ! "$PYTHON" -c 'import boto3, awscli' 2>/dev/null; then
   echo "installing boto3 and the aws CLI v1 from PyPI ..." >&2
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore boto3 awscli
+fi
+
+# moto's server (moto_server, with flask), behind internal/fakeec2's fake
+# of EC2.
+if ! "$PYTHON" -c 'import moto, flask' 2>/dev/null; then
+  echo "installing moto[server] (for internal/fakeec2's fake of EC2) ..." >&2
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$PYTHON" -m pip install --quiet --root-user-action=ignore "moto[server]"
 fi
 
 # The Spark Connect client (pyspark --remote) for the SparkConnect test.

@@ -89,9 +89,29 @@ type Cluster struct {
 	// KnownHostsFile is a known_hosts file with every host's key.
 	KnownHostsFile string
 
-	id     string   // the random prefix of every name the cluster made
-	lock   *os.File // lockDir/<id>.lock, flocked while the cluster lives
+	nw     *Network
+	id     string   // the random prefix of every name the cluster made: nw's
+	lock   *os.File // lockDir/<id>.lock, flocked while the cluster lives: nw's
 	mu     sync.Mutex
+	closed bool
+}
+
+// Network is what a Cluster is made on, for other packages' test machines
+// (internal/fakeec2's instances): a bridge in the root namespace, with its
+// subnet and its first address, and network namespaces on it. All its names
+// begin with one random id; Close removes them, and what a process that died
+// before Close left, the next Start or NewNetwork in any process removes.
+type Network struct {
+	Bridge    string // the bridge's name, in the root namespace
+	GatewayIP string // the bridge's address: the root namespace as the namespaces reach it
+	Subnet    string // the network, in CIDR notation
+
+	id     string   // the random prefix of every name the network made
+	lock   *os.File // lockDir/<id>.lock, flocked while the network lives
+	prefix int      // the subnet's prefix length
+	mu     sync.Mutex
+	veths  map[string]string // AddNamespace's namespaces: the root namespace's end of their veth
+	next   int               // the number of AddNamespace's next veth
 	closed bool
 }
 
@@ -142,15 +162,12 @@ func Start(ctx context.Context, baseDir string, opt Options) (_ *Cluster, err er
 	if baseDir, err = filepath.Abs(baseDir); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(baseDir, 0o755); err != nil {
+	nw, err := NewNetwork(ctx, baseDir, opt.Subnet, opt.Hosts)
+	if err != nil {
 		return nil, err
 	}
-	sweepStale()
-
-	c := &Cluster{ClientKeyFile: filepath.Join(baseDir, "id_ed25519"), KnownHostsFile: filepath.Join(baseDir, "known_hosts")}
-	if err := c.takeID(baseDir); err != nil {
-		return nil, err
-	}
+	c := &Cluster{Bridge: nw.Bridge, GatewayIP: nw.GatewayIP, Subnet: nw.Subnet, nw: nw, id: nw.id, lock: nw.lock,
+		ClientKeyFile: filepath.Join(baseDir, "id_ed25519"), KnownHostsFile: filepath.Join(baseDir, "known_hosts")}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.Close())
@@ -161,11 +178,7 @@ func Start(ctx context.Context, baseDir string, opt Options) (_ *Cluster, err er
 		return nil, err
 	}
 
-	subnet, err := c.addBridge(ctx, opt.Subnet, opt.Hosts)
-	if err != nil {
-		return nil, err
-	}
-	prefix, _ := subnet.Mask.Size()
+	_, subnet, _ := net.ParseCIDR(nw.Subnet)
 	var hostsFile strings.Builder
 	hostsFile.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	for i := range opt.Hosts {
@@ -176,18 +189,13 @@ func Start(ctx context.Context, baseDir string, opt Options) (_ *Cluster, err er
 		fmt.Fprintf(&hostsFile, "%s\t%s\n", h.Addr, h.Name)
 	}
 
-	// A namespace per host, with its veth pair, then each namespace's side.
-	var batch strings.Builder
+	// A namespace per host, with its veth pair.
+	var nss []namespace
 	for _, h := range c.Hosts {
-		fmt.Fprintf(&batch, "netns add %s\nlink add %s type veth peer name eth0 netns %[1]s\nlink set %[2]s master %s\nlink set %[2]s up\n", h.Name, h.veth, c.Bridge)
+		nss = append(nss, namespace{h.Name, h.veth, h.Addr})
 	}
-	if _, err := run(ctx, batch.String(), "ip", "-batch", "-"); err != nil {
+	if err := nw.addNamespaces(ctx, nss); err != nil {
 		return nil, err
-	}
-	for _, h := range c.Hosts {
-		if _, err := run(ctx, fmt.Sprintf("link set lo up\naddr add %s/%d dev eth0\nlink set eth0 up\n", h.Addr, prefix), "ip", "-n", h.Name, "-batch", "-"); err != nil {
-			return nil, err
-		}
 	}
 
 	// The sshds.
@@ -222,19 +230,145 @@ func Start(ctx context.Context, baseDir string, opt Options) (_ *Cluster, err er
 	return c, nil
 }
 
+// NewNetwork creates a bridge, on subnet (as Options.Subnet: empty picks a
+// free 10.X.Y.0/24) with room for hosts namespaces, and holds its lock file;
+// it first removes what dead processes left. baseDir is only noted in the
+// lock file. On error it removes whatever it had made.
+func NewNetwork(ctx context.Context, baseDir, subnet string, hosts int) (_ *Network, err error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("testhosts: network namespaces need root")
+	}
+	if err := os.MkdirAll(baseDir, 0o755); err != nil {
+		return nil, err
+	}
+	sweepStale()
+	n := &Network{veths: map[string]string{}}
+	if err := n.takeID(baseDir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, n.Close())
+		}
+	}()
+	return n, n.addBridge(ctx, subnet, hosts)
+}
+
 // addBridge picks the subnet and creates the bridge with its first address.
-func (c *Cluster) addBridge(ctx context.Context, want string, hosts int) (*net.IPNet, error) {
+func (n *Network) addBridge(ctx context.Context, want string, hosts int) error {
 	pickMu.Lock()
 	defer pickMu.Unlock()
 	subnet, err := pickSubnet(want, hosts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	prefix, _ := subnet.Mask.Size()
-	c.Bridge, c.Subnet, c.GatewayIP = c.id+"br", subnet.String(), nthIP(subnet, 1).String()
-	_, err = run(ctx, fmt.Sprintf("link add %s type bridge forward_delay 0\naddr add %s/%d dev %[1]s\nlink set %[1]s up\n", c.Bridge, c.GatewayIP, prefix), "ip", "-batch", "-")
-	return subnet, err
+	n.prefix, _ = subnet.Mask.Size()
+	n.Bridge, n.Subnet, n.GatewayIP = n.id+"br", subnet.String(), nthIP(subnet, 1).String()
+	_, err = run(ctx, fmt.Sprintf("link add %s type bridge forward_delay 0\naddr add %s/%d dev %[1]s\nlink set %[1]s up\n", n.Bridge, n.GatewayIP, n.prefix), "ip", "-batch", "-")
+	return err
 }
+
+// AddNamespace creates the network namespace <id>-<suffix> (suffix: letters,
+// digits, '-', '_' or '.'), with lo up and an eth0 with the address addr, in
+// the subnet: one end of a veth pair whose other end is a port of the bridge.
+// Its only routes are to the subnet. It returns the namespace's name.
+func (n *Network) AddNamespace(ctx context.Context, suffix, addr string) (string, error) {
+	if suffix == "" || strings.Trim(suffix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+		return "", fmt.Errorf("testhosts: namespace suffix %q", suffix)
+	}
+	_, subnet, _ := net.ParseCIDR(n.Subnet)
+	if a := net.ParseIP(addr).To4(); a == nil || !subnet.Contains(a) || a.Equal(subnet.IP) || a.Equal(net.ParseIP(n.GatewayIP)) {
+		return "", fmt.Errorf("testhosts: %q is not a host address in %s", addr, n.Subnet)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return "", errors.New("testhosts: the network is closed")
+	}
+	ns := namespace{name: n.id + "-" + suffix, veth: fmt.Sprintf("%sn%d", n.id, n.next), addr: addr}
+	if _, ok := n.veths[ns.name]; ok {
+		return "", fmt.Errorf("testhosts: namespace %s exists", ns.name)
+	}
+	n.next++
+	n.veths[ns.name] = ns.veth
+	if err := n.addNamespaces(ctx, []namespace{ns}); err != nil {
+		return "", errors.Join(err, n.deleteNamespace(ns.name))
+	}
+	return ns.name, nil
+}
+
+// DeleteNamespace kills every process in a namespace of AddNamespace's, as
+// KillNamespace does, and deletes it and its veth pair.
+func (n *Network) DeleteNamespace(name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.deleteNamespace(name)
+}
+
+func (n *Network) deleteNamespace(name string) error {
+	veth, ok := n.veths[name]
+	if !ok {
+		return fmt.Errorf("testhosts: no namespace %s of AddNamespace's", name)
+	}
+	if err := killNS(name, 0); err != nil {
+		return err
+	}
+	run(context.Background(), fmt.Sprintf("link del %s\nnetns del %s\n", veth, name), "ip", "-force", "-batch", "-")
+	if _, err := os.Stat(filepath.Join(netnsDir, name)); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("testhosts: could not delete namespace %s", name)
+	}
+	if _, err := net.InterfaceByName(veth); err == nil {
+		return fmt.Errorf("testhosts: could not delete %s", veth)
+	}
+	delete(n.veths, name)
+	return nil
+}
+
+// namespace is one that addNamespaces creates.
+type namespace struct{ name, veth, addr string }
+
+// addNamespaces creates the namespaces, with their veth pairs, then each
+// namespace's side.
+func (n *Network) addNamespaces(ctx context.Context, nss []namespace) error {
+	var batch strings.Builder
+	for _, ns := range nss {
+		fmt.Fprintf(&batch, "netns add %s\nlink add %s type veth peer name eth0 netns %[1]s\nlink set %[2]s master %s\nlink set %[2]s up\n", ns.name, ns.veth, n.Bridge)
+	}
+	if _, err := run(ctx, batch.String(), "ip", "-batch", "-"); err != nil {
+		return err
+	}
+	for _, ns := range nss {
+		if _, err := run(ctx, fmt.Sprintf("link set lo up\naddr add %s/%d dev eth0\nlink set eth0 up\n", ns.addr, n.prefix), "ip", "-n", ns.name, "-batch", "-"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close kills every process in every namespace (SIGKILL, then waits until
+// they are gone) and deletes the namespaces, the veth pairs and the bridge.
+// It can be called again, and retries what failed.
+func (n *Network) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	if err := destroy(n.id); err != nil {
+		return err
+	}
+	n.closed = true
+	os.Remove(lockFile(n.id))
+	return n.lock.Close()
+}
+
+// NamespacePids lists the processes in the named network namespace.
+func NamespacePids(name string) ([]int, error) { return nsPids(name) }
+
+// KillNamespace SIGKILLs every process in the named network namespace, each
+// through a pidfd, until none is left. A namespace that does not exist has
+// none.
+func KillNamespace(name string) error { return killNS(name, 0) }
 
 // Close kills every process in every host's namespace (SIGKILL, then waits
 // until they are gone) and deletes the namespaces, the veth pairs and the
@@ -245,7 +379,7 @@ func (c *Cluster) Close() error {
 	if c.closed {
 		return nil
 	}
-	err := destroy(c.id)
+	err := c.nw.Close()
 	for _, h := range c.Hosts {
 		if h.exited == nil {
 			continue
@@ -260,8 +394,7 @@ func (c *Cluster) Close() error {
 		return err
 	}
 	c.closed = true
-	os.Remove(lockFile(c.id))
-	return c.lock.Close()
+	return nil
 }
 
 // Pids returns the processes in the host's network namespace.
@@ -433,10 +566,10 @@ func (h *Host) logTail() string {
 	return string(b)
 }
 
-// takeID picks the cluster's random id, the prefix of all its names ("ht"
+// takeID picks the network's random id, the prefix of all its names ("ht"
 // and 6 hex digits, so that "<id>v<i>" fits in an interface name's 15
 // bytes), and holds its lock file.
-func (c *Cluster) takeID(baseDir string) error {
+func (n *Network) takeID(baseDir string) error {
 	if err := os.MkdirAll(lockDir, 0o755); err != nil {
 		return err
 	}
@@ -466,7 +599,7 @@ func (c *Cluster) takeID(baseDir string) error {
 			}
 			return err
 		}
-		c.id, c.lock = id, f
+		n.id, n.lock = id, f
 		return nil
 	}
 }
