@@ -39,6 +39,21 @@ type Fitter interface {
 	Fit(ctx context.Context, c *Cluster) (notes []string, err error)
 }
 
+// Releaser is implemented by provisioners that hold resources per cluster
+// (EC2 security groups): Release frees them once every node of c is gone.
+// It is idempotent; an error is retried on the next pass.
+type Releaser interface {
+	Release(ctx context.Context, c *Cluster) error
+}
+
+// Sweeper is implemented by provisioners whose machines can outlive what
+// the store knows (an instance whose launch was never recorded): Sweep
+// stops those of ended or unknown clusters. The control plane calls it
+// every few minutes.
+type Sweeper interface {
+	Sweep(ctx context.Context) error
+}
+
 // PortsNeeded is how many ports AssignPorts takes.
 const PortsNeeded = 7
 

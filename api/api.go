@@ -84,6 +84,7 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"POST", "/agent/v1/report", AuthNode, s.report},
 		{"POST", "/agent/v1/logs", AuthNode, s.logs},
 		{"GET", "/agent/v1/runtime", AuthNode, s.runtime},
+		{"GET", "/agent/v1/binary", AuthNode, s.binary},
 		{"POST", "/api/v1/hosts", AuthAdminToken, s.addHost},
 		{"GET", "/api/v1/hosts", AuthAdmin, s.listHosts},
 		{"DELETE", "/api/v1/hosts/{ref}", AuthAdminToken, s.removeHost},

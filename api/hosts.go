@@ -66,3 +66,7 @@ func (s *Server) nodeAccess(w http.ResponseWriter, r *http.Request, _ *hearth.No
 	writeJSON(w, http.StatusOK, a)
 	return nil
 }
+
+func (s *Server) binary(w http.ResponseWriter, r *http.Request, node *hearth.Node) error {
+	return s.cp.ServeBinary(w, r, node)
+}

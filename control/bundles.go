@@ -136,3 +136,26 @@ func (s *Server) ServeRuntime(w http.ResponseWriter, r *http.Request, n *hearth.
 	http.ServeContent(w, r, "", st.ModTime(), f)
 	return nil
 }
+
+// ServeBinary writes this server's own executable to w: a node started
+// from user data (EC2) fetches its agent here, with its launch credential.
+func (s *Server) ServeBinary(w http.ResponseWriter, r *http.Request, n *hearth.Node) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	s.log.Info("serving the hearth binary", "node", n.Id, "bytes", st.Size())
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", st.ModTime(), f)
+	return nil
+}

@@ -36,6 +36,9 @@ type Config struct {
 	// ReadyTimeout fails a cluster that is not ready in time, counted from
 	// its master's launch (default 10m).
 	ReadyTimeout time.Duration
+	// SweepInterval is how often provisioners that can lose track of
+	// machines look for leftovers (default 5m; see hearth.Sweeper).
+	SweepInterval time.Duration
 	// Interval is the reconcile period (default 1s); changes also wake it.
 	Interval time.Duration
 	// LogDir holds step logs: LogDir/<cluster>/steps/<step>/<stream>.
@@ -111,6 +114,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = 5 * time.Minute
 	}
 	s := &Server{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, prov: map[string]hearth.Provisioner{},

@@ -157,6 +157,13 @@ func (s *Server) NodeAccess(ctx context.Context, clusterID, nodeID string) (*Nod
 	case n.State.Ended() || !n.Launched:
 		return nil, fmt.Errorf("%w: node %s is %s", hearth.ErrConflict, n.Id, n.State)
 	}
+	c, err := s.store.Cluster(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Provisioner != "local" && n.HostId == "" {
+		return nil, hearth.Invalid("cluster-id", clusterID, fmt.Sprintf("its nodes are %s instances, which Hearth does not reach over SSH; with a key pair (--ec2-key-name) and --ec2-ssh-cidr: ssh ec2-user@%s", c.Provisioner, n.Host))
+	}
 	// Every provisioner's launch handle records the node's directory.
 	var handle struct{ Dir string }
 	if err := json.Unmarshal(n.Launch, &handle); err != nil || handle.Dir == "" {

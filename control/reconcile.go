@@ -30,6 +30,8 @@ func (s *Server) Run(ctx context.Context) error {
 	defer wg.Wait()
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.sweep(ctx) }()
 	for {
 		wake := s.changes.wait()
 		clusters, err := s.store.Clusters(ctx,
@@ -59,6 +61,25 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-wake:
 			// Coalesce bursts of agent reports into one pass.
 			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// sweep asks each provisioner that can lose track of machines to stop
+// those of ended clusters, every SweepInterval, until ctx ends.
+func (s *Server) sweep(ctx context.Context) {
+	for {
+		for _, p := range s.prov {
+			if sw, ok := p.(hearth.Sweeper); ok {
+				if err := sw.Sweep(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("sweep for leftover machines", "provisioner", p.Name(), "err", err)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.cfg.SweepInterval):
 		}
 	}
 }
@@ -133,6 +154,9 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		if n.Role == hearth.RoleMaster {
 			if nodes[i], err = s.launch(ctx, c, n, prov); err != nil {
 				return err
+			}
+			if nodes[i].State == hearth.NodeFailed {
+				break // the cluster fails below: start nothing more
 			}
 			if c, err = s.store.Cluster(ctx, id); err != nil {
 				return err
@@ -460,6 +484,11 @@ func (s *Server) terminate(ctx context.Context, c *hearth.Cluster, nodes []*hear
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err // retried on the next pass
+	}
+	if r, ok := prov.(hearth.Releaser); ok {
+		if err := r.Release(ctx, c); err != nil {
+			return err // retried on the next pass
+		}
 	}
 	_, err := s.store.UpdateCluster(ctx, c.Id, func(c *hearth.Cluster) error {
 		setGroups(c, hearth.GroupTerminated)

@@ -19,6 +19,7 @@ import (
 	"github.com/hearthcluster/hearth/api"
 	"github.com/hearthcluster/hearth/control"
 	"github.com/hearthcluster/hearth/pki"
+	ec2prov "github.com/hearthcluster/hearth/provision/ec2"
 	"github.com/hearthcluster/hearth/provision/local"
 	sshprov "github.com/hearthcluster/hearth/provision/ssh"
 	"github.com/hearthcluster/hearth/s3store"
@@ -59,6 +60,8 @@ type serverOptions struct {
 	advertiseURL, agentListen string
 	// provisioner runs clusters that name none.
 	provisioner string
+	// ec2 configures the ec2 provisioner (no subnet: not set up).
+	ec2 ec2prov.Config
 }
 
 func defaultServerOptions(g *globals) serverOptions {
@@ -80,6 +83,11 @@ func defaultServerOptions(g *globals) serverOptions {
 		advertiseURL:  os.Getenv("HEARTH_ADVERTISE_URL"),
 		agentListen:   os.Getenv("HEARTH_AGENT_LISTEN"),
 		provisioner:   envOr("HEARTH_PROVISIONER", "local"),
+		ec2: ec2prov.Config{
+			Region: os.Getenv("HEARTH_EC2_REGION"), Subnet: os.Getenv("HEARTH_EC2_SUBNET"), AMI: os.Getenv("HEARTH_EC2_AMI"),
+			KeyName: os.Getenv("HEARTH_EC2_KEY_NAME"), InstanceProfile: os.Getenv("HEARTH_EC2_INSTANCE_PROFILE"),
+			ControlCIDR: os.Getenv("HEARTH_EC2_CONTROL_CIDR"), SSHCIDR: os.Getenv("HEARTH_EC2_SSH_CIDR"), Endpoint: os.Getenv("HEARTH_EC2_ENDPOINT"),
+		},
 	}
 }
 
@@ -174,7 +182,8 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	f.StringVar(&o.cdsCache, "cds-cache", o.cdsCache, "directory of the class-data archives Spark daemons start from (built once per Spark and Java, in the background); \"none\" turns class-data sharing off ($HEARTH_CDS_CACHE; default: $HEARTH_HOME/runtime/cds)")
 	f.StringVar(&o.advertiseURL, "advertise-url", o.advertiseURL, "https://HOST:PORT where agents on other machines (the ssh provisioner's hosts) reach this server; it serves them there over TLS with a certificate from its own CA ($HEARTH_HOME/tls), which they pin ($HEARTH_ADVERTISE_URL; default: none, and ssh clusters are refused)")
 	f.StringVar(&o.agentListen, "agent-listen", o.agentListen, "address the agents' TLS listener binds ($HEARTH_AGENT_LISTEN; default: --advertise-url's host and port)")
-	f.StringVar(&o.provisioner, "provisioner", o.provisioner, "provisioner of clusters that name none: local or ssh ($HEARTH_PROVISIONER); EMR API callers choose with the tag hearth:provisioner")
+	f.StringVar(&o.provisioner, "provisioner", o.provisioner, "provisioner of clusters that name none: local, ssh or ec2 ($HEARTH_PROVISIONER); EMR API callers choose with the tag hearth:provisioner")
+	addEC2Flags(f, &o.ec2)
 	f.StringVar(&o.jarCache, "jar-cache", o.jarCache, "directory the S3A connector's jars are kept in ($HEARTH_JAR_CACHE; default: $HEARTH_HOME/runtime/maven)")
 	return cmd
 }
@@ -267,9 +276,12 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		defer agentLn.Close()
 	}
 	sshProv := &sshprov.Provisioner{Store: store, ServerURL: o.advertiseURL, CAPEM: ca.CertPEM, Logger: log}
+	ec2Cfg := o.ec2
+	ec2Cfg.Owner = ca.Fingerprint()[:len("SHA256:")+16] // this control plane, as long as its home lives
+	ec2Prov := &ec2prov.Provisioner{Cfg: ec2Cfg, Store: store, ServerURL: o.advertiseURL, CAPEM: ca.CertPEM, Logger: log}
 	cp := control.New(control.Config{
 		Store:              store,
-		Provisioners:       []hearth.Provisioner{&local.Provisioner{Home: home}, sshProv},
+		Provisioners:       []hearth.Provisioner{&local.Provisioner{Home: home}, sshProv, ec2Prov},
 		DefaultProvisioner: o.provisioner,
 		BundleDir:          filepath.Join(home, "runtime", "bundles"),
 		ProbeHost:          sshprov.Probe,
