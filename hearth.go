@@ -211,11 +211,11 @@ const (
 
 // InstanceGroup is a set of identical nodes with one role.
 type InstanceGroup struct {
-	Id                     string             `json:"Id"`
-	Name                   string             `json:"Name"`
-	InstanceGroupType      Role               `json:"InstanceGroupType"`
-	InstanceType           string             `json:"InstanceType"`
-	Market                 string             `json:"Market"`
+	Id                string `json:"Id"`
+	Name              string `json:"Name"`
+	InstanceGroupType Role   `json:"InstanceGroupType"`
+	InstanceType      string `json:"InstanceType"`
+	Market            string `json:"Market"`
 	// BidPrice is the most a SPOT instance may cost per hour, in USD (""
 	// means up to the on-demand price).
 	BidPrice string `json:"BidPrice,omitempty"`

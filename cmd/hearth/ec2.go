@@ -59,4 +59,3 @@ credentials as hearth server. Nothing is created and nothing costs money.`,
 	root.AddCommand(check)
 	return root
 }
-

@@ -260,7 +260,7 @@ func RunInstancesInput(cfg Config, c *hearth.Cluster, g *hearth.InstanceGroup, n
 			{ResourceType: types.ResourceTypeInstance, Tags: tags},
 			{ResourceType: types.ResourceTypeVolume, Tags: tags},
 		},
-		MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpTokens: types.HttpTokensStateRequired},
+		MetadataOptions:                   &types.InstanceMetadataOptionsRequest{HttpTokens: types.HttpTokensStateRequired},
 		InstanceInitiatedShutdownBehavior: types.ShutdownBehaviorTerminate,
 	}
 	if cfg.KeyName != "" {
