@@ -56,6 +56,7 @@ bench: build
 	$(GO) run ./bench/steps -hearth $(BIN)
 	$(GO) run ./bench/s3 -hearth $(BIN)
 	$(GO) run ./bench/run -hearth $(BIN)
+	$(GO) run ./bench/ssh -hearth $(BIN)
 
 # Rebuilds the Spark 3 UI filter jar (committed; needs a JDK and pyspark).
 ui-filter:
