@@ -401,6 +401,14 @@ func (a *Agent) converge(p hearth.Plan) {
 	events := filepath.Join(a.cfg.Dir, "spark-events")
 	os.MkdirAll(events, 0o755)
 	p.Conf.SparkDefaults = withDefault(p.Conf.SparkDefaults, "spark.eventLog.dir", "file://"+events)
+	if p.Master != nil {
+		// A master the agent restarts after a crash recovers its workers,
+		// applications and drivers from here instead of losing them.
+		recovery := filepath.Join(a.cfg.Dir, "recovery")
+		os.MkdirAll(recovery, 0o700)
+		p.Conf.SparkDefaults = withDefault(p.Conf.SparkDefaults, "spark.deploy.recoveryMode", "FILESYSTEM")
+		p.Conf.SparkDefaults = withDefault(p.Conf.SparkDefaults, "spark.deploy.recoveryDirectory", recovery)
+	}
 	conf := p.Conf
 	a.driverOpts, a.filterJar = "", ""
 	uiKey := ""

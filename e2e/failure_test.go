@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -91,5 +93,47 @@ func TestNodeFailures(t *testing.T) {
 		if n.Id == worker.Id && n.StateMessage != "agent process exited" {
 			t.Errorf("failed node message %q", n.StateMessage)
 		}
+	}
+}
+
+// TestMasterRecovery: the master JVM of a single-master cluster dies in the
+// middle of a step; the agent restarts it, it recovers its workers and the
+// step's application from its recovery directory, and the step completes
+// with the right answer.
+func TestMasterRecovery(t *testing.T) {
+	e := newEnv(t)
+	id := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "3", "--wait")).ClusterId
+	slow, _ := filepath.Abs("testdata/ssh/slowsum.py")
+	step := e.stepAdd(id, sparkStep("slowsum", slow, "40"))[0]
+	e.stepAwait(id, step, "the step to run", 2*time.Minute, func(st *hearth.Step) bool { return st.Status.State == hearth.StepRunning })
+	time.Sleep(6 * time.Second)
+	var master *hearth.Node
+	for _, n := range e.describe(id).Nodes {
+		if n.Role == hearth.RoleMaster {
+			master = n
+		}
+	}
+	jvm := master.Observed.Daemons[0].PID
+	if master.Observed.Daemons[0].Name != "master" || syscall.Kill(jvm, syscall.SIGKILL) != nil {
+		t.Fatalf("kill the master JVM %+v", master.Observed.Daemons)
+	}
+	v := e.waitFor(id, "the master to be restarted and to recover its workers", func(v *control.ClusterView) bool {
+		for _, n := range v.Nodes {
+			if n.Id == master.Id && len(n.Observed.Daemons) > 0 {
+				d := n.Observed.Daemons[0]
+				return d.Running && d.Restarts == 1 && d.PID != jvm && aliveWorkers(v) == 2
+			}
+		}
+		return false
+	})
+	if v.Cluster.Status.State.Ended() {
+		t.Fatalf("cluster %s after a master restart", v.Cluster.Status.State)
+	}
+	e.stepAwaitEnd(id, step, hearth.StepCompleted, 4*time.Minute)
+	if out := e.stepLog(id, step, "stdout"); !strings.Contains(out, "SUM 780") {
+		t.Errorf("slowsum across a master restart: %q; want SUM 780", out)
+	}
+	if logs := e.file(filepath.Join("clusters", id, "nodes", master.Id, "logs", "spark-master.out")); !strings.Contains(logs, "recovery") && !strings.Contains(logs, "Recovery") {
+		t.Errorf("the restarted master did not recover from its directory:\n%s", tailString(logs, 2000))
 	}
 }
