@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -149,8 +150,35 @@ func TestServerRestart(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	e.ok("terminate-clusters", "--cluster-ids", created.ClusterId)
+
+	// Killed while a step runs and writes: the step goes on without the
+	// control plane, and after the restart it is COMPLETED once, with every
+	// line of its output exactly once.
+	step := e.stepAdd(created.ClusterId, shellStep("lines", "CONTINUE", `for i in $(seq 1 30); do echo line-$i; sleep 0.2; done`))[0]
+	e.stepAwait(created.ClusterId, step, "the step to run", time.Minute, func(st *hearth.Step) bool { return st.Status.State == hearth.StepRunning })
+	time.Sleep(time.Second)
+	e.killServer()
+	time.Sleep(3 * time.Second)
+	e.startServer()
+	e.stepAwaitEnd(created.ClusterId, step, hearth.StepCompleted, 2*time.Minute)
+	out := e.stepLog(created.ClusterId, step, "stdout")
+	for i := 1; i <= 30; i++ {
+		if n := strings.Count(out, fmt.Sprintf("line-%d\n", i)); n != 1 {
+			t.Errorf("line-%d appears %d times in the step's stdout after a server restart:\n%s", i, n, out)
+			break
+		}
+	}
+
+	// Killed while a cluster is STARTING: the restarted server takes it on.
+	starting := decodeJSON[struct{ ClusterId string }](t, e.ok("create-cluster", "--instance-type", "local.small", "--instance-count", "1")).ClusterId
+	time.Sleep(300 * time.Millisecond)
+	e.killServer()
+	e.startServer()
+	e.ok("wait", "cluster-running", "--cluster-id", starting, "--timeout", "3m")
+
+	e.ok("terminate-clusters", "--cluster-ids", created.ClusterId, starting)
 	e.ok("wait", "cluster-terminated", "--cluster-id", created.ClusterId, "--timeout", "2m")
+	e.ok("wait", "cluster-terminated", "--cluster-id", starting, "--timeout", "2m")
 	if left := e.processes(); len(left) > 0 {
 		t.Errorf("after terminate, still running:\n%s", strings.Join(left, "\n"))
 	}

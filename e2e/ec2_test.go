@@ -17,6 +17,7 @@ import (
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/control"
 	"github.com/hearthcluster/hearth/internal/fakeec2"
+	"github.com/hearthcluster/hearth/pki"
 	ec2prov "github.com/hearthcluster/hearth/provision/ec2"
 )
 
@@ -211,6 +212,52 @@ func TestEC2Provisioner(t *testing.T) {
 		t.Errorf("%d instances for the cluster, want 4 (3 and a replacement)", n)
 	}
 	assertNothingLeft(t, cloud, api, id)
+
+	// An instance of this control plane's that the store does not account
+	// for (its launch was never recorded) is terminated by the sweep, which
+	// runs when the server starts.
+	ca, err := pki.LoadOrCreate(filepath.Join(e.home, "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := func(k, v string) types.Tag { return types.Tag{Key: &k, Value: &v} }
+	run, err := api.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2prov.DefaultAMI), InstanceType: "m5.xlarge",
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(cloud.SubnetId),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{
+			tag(ec2prov.TagCluster, id), tag(ec2prov.TagOwner, ca.Fingerprint()[:len("SHA256:")+16])}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another control plane's instance is left alone.
+	other, err := api.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(ec2prov.DefaultAMI), InstanceType: "m5.xlarge",
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(cloud.SubnetId),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{
+			tag(ec2prov.TagCluster, "j-SOMEONEELSES1"), tag(ec2prov.TagOwner, "SHA256:0000000000000000")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stopServer()
+	e.startServer()
+	orphan, bystander := aws.ToString(run.Instances[0].InstanceId), aws.ToString(other.Instances[0].InstanceId)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		states := map[string]string{}
+		all, _ := cloud.Instances(ctx)
+		for _, in := range all {
+			states[in.Id] = in.State
+		}
+		if states[orphan] == "terminated" {
+			if states[bystander] != "running" {
+				t.Errorf("another control plane's instance is %s", states[bystander])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphaned instance is still %s 30 s after the server started", states[orphan])
+		}
+	}
+	if _, err := api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{bystander}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func slicesContainsIP(insts []fakeec2.Instance, ip string) bool {
