@@ -119,7 +119,15 @@ func (s *Server) ServeRuntime(w http.ResponseWriter, r *http.Request, n *hearth.
 	if !ok {
 		return fmt.Errorf("%w: no runtime bundle with SHA-256 %q on this server", hearth.ErrNotFound, sha)
 	}
-	f, err := os.Open(b.Path)
+	return s.serveFile(w, r, n, b.Path, "application/x-tar", "the Spark runtime "+b.Version)
+}
+
+// serveFile writes the file at path to node n, with Range support (an
+// interrupted download resumes) and no write deadline: a runtime or a
+// binary is tens or hundreds of megabytes, the server's write timeout is
+// for API answers.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, n *hearth.Node, path, contentType, what string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
@@ -128,11 +136,9 @@ func (s *Server) ServeRuntime(w http.ResponseWriter, r *http.Request, n *hearth.
 	if err != nil {
 		return err
 	}
-	// A runtime is hundreds of megabytes: the server's write timeout is for
-	// API answers, not for this.
 	http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	s.log.Info("serving the Spark runtime", "node", n.Id, "version", b.Version, "bytes", st.Size())
-	w.Header().Set("Content-Type", "application/x-tar")
+	s.log.Info("serving "+what, "node", n.Id, "bytes", st.Size())
+	w.Header().Set("Content-Type", contentType)
 	http.ServeContent(w, r, "", st.ModTime(), f)
 	return nil
 }
@@ -144,18 +150,5 @@ func (s *Server) ServeBinary(w http.ResponseWriter, r *http.Request, n *hearth.N
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	s.log.Info("serving the hearth binary", "node", n.Id, "bytes", st.Size())
-	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, "", st.ModTime(), f)
-	return nil
+	return s.serveFile(w, r, n, exe, "application/octet-stream", "the hearth binary")
 }
