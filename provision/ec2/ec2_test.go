@@ -140,7 +140,7 @@ func TestFit(t *testing.T) {
 func TestUserData(t *testing.T) {
 	ud := UserData("https://10.0.0.5:8443", []byte("-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n"), "i-0123", "hnt_secret")
 	for _, want := range []string{"#!/bin/bash", "--cacert ca.pem", "https://10.0.0.5:8443/agent/v1/binary", "HEARTH_AGENT_TOKEN=hnt_secret",
-		"if ! command -v java", "java-17-amazon-corretto-headless", "--env-file agent.env", "-----BEGIN CERTIFICATE-----", "umask 077"} {
+		"if ! command -v java", "--retry-all-errors", "java-17-amazon-corretto-headless", "--env-file agent.env", "-----BEGIN CERTIFICATE-----", "umask 077"} {
 		if !strings.Contains(ud, want) {
 			t.Errorf("user data lacks %q:\n%s", want, ud)
 		}

@@ -43,7 +43,7 @@ if ! command -v java >/dev/null 2>&1; then
   elif command -v apt-get >/dev/null 2>&1; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless
   fi
 fi
-curl -fsS --retry 30 --retry-delay 2 --retry-connrefused --cacert ca.pem \
+curl -fsS --connect-timeout 10 --retry 60 --retry-delay 2 --retry-all-errors --cacert ca.pem \
   -H "Authorization: Bearer $(sed -n 's/^HEARTH_AGENT_TOKEN=//p' %[3]s/agent.env)" -H "X-Hearth-Node: %[1]s" \
   -o hearth.part %[7]s
 chmod 0755 hearth.part && mv hearth.part hearth
