@@ -145,16 +145,21 @@ func (l *Locator) fromSparkHome(version string) (Distribution, error) {
 	return Distribution{Home: home, Version: got, Source: sourceSparkHome}, nil
 }
 
+// python is the configured interpreter, python3 by default.
+func (l *Locator) python() string {
+	if l.Python == "" {
+		return "python3"
+	}
+	return l.Python
+}
+
 // pysparkProbe prints pyspark's directory and version, one per line.
 const pysparkProbe = "import pyspark,os;print(os.path.dirname(pyspark.__file__));print(pyspark.__version__)"
 
 // fromPyspark returns the pip-installed pyspark if it is the wanted version;
 // otherwise miss says what was found instead.
 func (l *Locator) fromPyspark(ctx context.Context, version string) (d Distribution, miss string) {
-	python := l.Python
-	if python == "" {
-		python = "python3"
-	}
+	python := l.python()
 	ctx, cancel := context.WithTimeout(ctx, pythonTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer

@@ -41,10 +41,7 @@ func (l *Locator) fromPyPI(ctx context.Context, version string, progress io.Writ
 		return Distribution{}, err
 	}
 	defer os.RemoveAll(tmp)
-	python := l.Python
-	if python == "" {
-		python = "python3"
-	}
+	python := l.interpreter(ctx)
 	args := append([]string{"-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-compile", "--target", tmp}, l.PipArgs...)
 	args = append(args, "pyspark=="+version)
 	cmd := exec.CommandContext(ctx, python, args...)
@@ -68,6 +65,20 @@ func (l *Locator) fromPyPI(ctx context.Context, version string, progress io.Writ
 	}
 	l.logger().Info("spark runtime installed from PyPI", "version", version, "home", home)
 	return Distribution{Home: home, Version: version, Source: sourceDownload}, nil
+}
+
+// interpreter is the Python that runs pip: the real executable behind
+// l.Python, so that a version manager's shim (pyenv's) does not wrap the
+// install in hooks of its own — pyenv's rehash after `pip install` waits a
+// minute for a lock a killed process left behind, then fails the install.
+func (l *Locator) interpreter(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, pythonTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, l.python(), "-c", "import sys;print(sys.executable)").Output()
+	if exe := strings.TrimSpace(string(out)); err == nil && filepath.IsAbs(exe) {
+		return exe
+	}
+	return l.python()
 }
 
 // pipProgressEvery is how often a pip install reports that it is still
