@@ -27,6 +27,9 @@ const (
 	maxBackoff     = 30 * time.Second
 	healthyUptime  = 60 * time.Second // a run this long resets the backoff
 	crashLoopAfter = 5                // consecutive quick exits that mean "failed"
+	// A run that served (its address accepted connections) was healthy
+	// too, however short: a JVM killed after it served is not a crash loop,
+	// and comes back after the shortest backoff.
 )
 
 // daemon supervises one Spark JVM: it starts it in its own process group
@@ -61,6 +64,9 @@ type daemon struct {
 	restarts    int
 	consecutive int
 	lastExit    string
+	// served is set once the current run's readyAddr accepted a
+	// connection.
+	served bool
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -91,6 +97,11 @@ func (d *daemon) status() hearth.DaemonStatus {
 		c, err := net.DialTimeout("tcp", d.readyAddr, 200*time.Millisecond)
 		if st.Ready = err == nil; st.Ready {
 			c.Close()
+			d.mu.Lock()
+			if d.pid == st.PID {
+				d.served = true
+			}
+			d.mu.Unlock()
 		}
 	}
 	return st
@@ -134,9 +145,7 @@ func (d *daemon) supervise() {
 				d.setRunning(0, false)
 				return
 			case err := <-exited:
-				healthy := time.Since(started) > healthyUptime
-				d.exited(exitText(err), healthy)
-				if healthy {
+				if d.exited(exitText(err), time.Since(started) > healthyUptime) {
 					backoff = time.Second
 				}
 			}
@@ -152,13 +161,16 @@ func (d *daemon) supervise() {
 	}
 }
 
-// awaitDependency waits until d.waitFor accepts a TCP connection. It
-// returns false if the daemon is stopped first.
+// awaitDependency waits until d.waitFor (host:port, or several separated
+// by commas: any one will do) accepts a TCP connection. It returns false if
+// the daemon is stopped first.
 func (d *daemon) awaitDependency() bool {
 	for d.waitFor != "" {
-		if c, err := net.DialTimeout("tcp", d.waitFor, time.Second); err == nil {
-			c.Close()
-			return true
+		for _, addr := range strings.Split(d.waitFor, ",") {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				return true
+			}
 		}
 		select {
 		case <-d.stopCh:
@@ -201,19 +213,27 @@ func (d *daemon) start() (exited chan error, pid int, err error) {
 func (d *daemon) setRunning(pid int, running bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.pid != pid {
+		d.served = false // a new run
+	}
 	d.pid, d.running = pid, running
 }
 
-func (d *daemon) exited(why string, healthy bool) {
+// exited records that the daemon's run ended, and reports whether the
+// run was healthy: long (longLived), or it served.
+func (d *daemon) exited(why string, longLived bool) (healthy bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.running = false
 	d.restarts++
 	d.lastExit = why
+	healthy = longLived || d.served
 	if healthy {
 		d.consecutive = 0
 	}
 	d.consecutive++
+	d.served = false
+	return healthy
 }
 
 func exitText(err error) string {
