@@ -129,8 +129,16 @@ type Cluster struct {
 
 // SparkAccess says where the cluster's Spark master listens once it runs.
 type SparkAccess struct {
-	MasterURL string `json:"MasterURL,omitempty"` // spark://host:port
-	UIURL     string `json:"UIURL,omitempty"`     // master web UI
+	// MasterURL is spark://host:port, or spark://h1:p1,h2:p2,h3:p3 for a
+	// cluster with three master nodes.
+	MasterURL string `json:"MasterURL,omitempty"`
+	UIURL     string `json:"UIURL,omitempty"` // the active master's web UI
+	// ActiveMaster is the node whose Spark master is ALIVE (the others of a
+	// highly available cluster are STANDBY).
+	ActiveMaster string `json:"ActiveMaster,omitempty"`
+	// ZooKeeperURL is the ZooKeeper ensemble on the master nodes of a
+	// highly available cluster (host:port,host:port,host:port).
+	ZooKeeperURL string `json:"ZooKeeperURL,omitempty"`
 	// HistoryURL is the Spark History Server's UI on the master node.
 	HistoryURL string `json:"HistoryURL,omitempty"`
 	// ConnectURL is the Spark Connect endpoint (sc://host:port), when the
@@ -177,6 +185,21 @@ func (c *Cluster) ExpectedWorkers() int {
 // MasterRunsWorker reports whether the master node also runs a Spark worker,
 // which it does when the cluster has no CORE or TASK nodes.
 func (c *Cluster) MasterRunsWorker() bool { return c.workerNodes() == 0 }
+
+// HAMasters is how many master nodes a highly available cluster has: a
+// ZooKeeper ensemble on them elects the active Spark master, and survives
+// the loss of any one.
+const HAMasters = 3
+
+// HighlyAvailable reports whether c has HAMasters master nodes.
+func (c *Cluster) HighlyAvailable() bool {
+	for _, g := range c.InstanceGroups {
+		if g.InstanceGroupType == RoleMaster {
+			return g.RequestedInstanceCount == HAMasters
+		}
+	}
+	return false
+}
 
 func (c *Cluster) workerNodes() int {
 	n := 0
@@ -323,6 +346,11 @@ type NodePorts struct {
 	HistoryWebUI int `json:"HistoryWebUIPort,omitempty"`
 	ConnectPort  int `json:"ConnectPort,omitempty"`
 	JupyterPort  int `json:"JupyterPort,omitempty"`
+	// A master node of a highly available cluster runs a ZooKeeper
+	// server: clients, followers and leader election on these.
+	ZooKeeperPort         int `json:"ZooKeeperPort,omitempty"`
+	ZooKeeperPeerPort     int `json:"ZooKeeperPeerPort,omitempty"`
+	ZooKeeperElectionPort int `json:"ZooKeeperElectionPort,omitempty"`
 }
 
 // Observed is what a node's agent last reported.

@@ -46,6 +46,9 @@ type Plan struct {
 	Connect *DaemonPlan `json:"Connect,omitempty"`
 	// Jupyter runs JupyterLab (master node, JupyterLab application).
 	Jupyter *DaemonPlan `json:"Jupyter,omitempty"`
+	// ZooKeeper runs a server of the ensemble that elects the active Spark
+	// master (master nodes of a highly available cluster).
+	ZooKeeper *ZooKeeperPlan `json:"ZooKeeper,omitempty"`
 	// MasterURL is the cluster's Spark master, which steps submit to.
 	MasterURL string `json:"MasterURL,omitempty"`
 	// Secrets are the cluster's Spark credentials, written only into files
@@ -113,6 +116,23 @@ type DaemonPlan struct {
 	ProxyBase string `json:"ProxyBase,omitempty"`
 	// Token is the daemon's access token (JupyterLab).
 	Token string `json:"Token,omitempty"`
+}
+
+// ZooKeeperPlan is one server of a ZooKeeper ensemble: its id (myid) and
+// client port, and every server of the ensemble, itself included.
+type ZooKeeperPlan struct {
+	Id      int               `json:"Id"`
+	Port    int               `json:"Port"`
+	Servers []ZooKeeperServer `json:"Servers"`
+}
+
+// ZooKeeperServer is a member of an ensemble as zoo.cfg names it:
+// server.<Id>=<Host>:<PeerPort>:<ElectionPort>.
+type ZooKeeperServer struct {
+	Id           int    `json:"Id"`
+	Host         string `json:"Host"`
+	PeerPort     int    `json:"PeerPort"`
+	ElectionPort int    `json:"ElectionPort"`
 }
 
 // InstanceInfo is what a node's instance.json says, in the spirit of EMR's

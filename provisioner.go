@@ -55,7 +55,7 @@ type Sweeper interface {
 }
 
 // PortsNeeded is how many ports AssignPorts takes.
-const PortsNeeded = 7
+const PortsNeeded = 10
 
 // AssignPorts gives node n of cluster c the ports its daemons need, out of
 // PortsNeeded free ports on its host.
@@ -71,6 +71,9 @@ func AssignPorts(c *Cluster, n *Node, ports []int) error {
 		}
 		if c.HasApplication("JupyterLab") {
 			n.Ports.JupyterPort = ports[6]
+		}
+		if c.HighlyAvailable() {
+			n.Ports.ZooKeeperPort, n.Ports.ZooKeeperPeerPort, n.Ports.ZooKeeperElectionPort = ports[7], ports[8], ports[9]
 		}
 	}
 	if n.RunsWorker {

@@ -182,15 +182,17 @@ func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
 	}
 	var groups []InstanceGroup
 	masters, cores, tasks := 0, 0, 0
+	haMasters, workers := false, 0
 	for i, cfg := range cfgs {
 		field := fmt.Sprintf("instance-groups[%d]", i)
 		role := Role(strings.ToUpper(string(cfg.InstanceGroupType)))
 		switch role {
 		case RoleMaster:
 			masters++
-			if cfg.InstanceCount != 1 {
-				return nil, Invalid(field+".InstanceCount", fmt.Sprint(cfg.InstanceCount), "the MASTER group must have exactly 1 instance (Spark standalone runs one master)")
+			if cfg.InstanceCount != 1 && cfg.InstanceCount != HAMasters {
+				return nil, Invalid(field+".InstanceCount", fmt.Sprint(cfg.InstanceCount), "the MASTER group has 1 instance, or 3 for a highly available cluster (a ZooKeeper ensemble elects the active Spark master)")
 			}
+			haMasters = cfg.InstanceCount == HAMasters
 		case RoleCore:
 			cores++
 		case RoleTask:
@@ -235,6 +237,9 @@ func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
 		if err != nil {
 			return nil, err
 		}
+		if role != RoleMaster {
+			workers += cfg.InstanceCount
+		}
 		groups = append(groups, InstanceGroup{
 			Id:                     NewInstanceGroupID(),
 			Name:                   name,
@@ -256,6 +261,8 @@ func validateGroups(cfgs []InstanceGroupConfig) ([]InstanceGroup, error) {
 		return nil, Invalid("instance-groups", fmt.Sprintf("%d CORE groups", cores), "at most one instance group may be CORE; add TASK groups for more")
 	case tasks > MaxTaskGroups:
 		return nil, Invalid("instance-groups", fmt.Sprintf("%d TASK groups", tasks), fmt.Sprintf("at most %d TASK groups", MaxTaskGroups))
+	case haMasters && workers == 0:
+		return nil, Invalid("instance-groups", "3 MASTER instances and no CORE or TASK instances", "a cluster with 3 master nodes runs its executors on CORE nodes: add InstanceGroupType=CORE,InstanceCount=1 or more")
 	}
 	return groups, nil
 }

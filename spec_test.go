@@ -169,7 +169,8 @@ func TestNewClusterInvalid(t *testing.T) {
 		msgContains string
 	}{
 		{"negative InstanceCount", withGroups(master, group(hearth.RoleCore, "local.small", -2)), "instance-groups[1].InstanceCount", "-2"},
-		{"MASTER count 2", withGroups(group(hearth.RoleMaster, "local.small", 2)), "instance-groups[0].InstanceCount", "exactly 1"},
+		{"MASTER count 2", withGroups(group(hearth.RoleMaster, "local.small", 2)), "instance-groups[0].InstanceCount", "or 3 for a highly available cluster"},
+		{"3 masters, no CORE", withGroups(group(hearth.RoleMaster, "local.small", 3)), "instance-groups", "add InstanceGroupType=CORE"},
 		{"no MASTER", withGroups(core), "instance-groups", "MASTER"},
 		{"no groups", withGroups(), "instance-groups", "instance groups"},
 		{"two CORE groups", withGroups(master, core, core), "instance-groups", "CORE"},
@@ -405,5 +406,27 @@ func TestParseLogOffset(t *testing.T) {
 				t.Errorf("ParseLogOffset(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestNewClusterThreeMasters: EMR's highly available shape, three master
+// nodes and CORE nodes, makes three master nodes, none running a worker.
+func TestNewClusterThreeMasters(t *testing.T) {
+	c, nodes, err := hearth.NewCluster(hearth.ClusterSpec{InstanceGroups: []hearth.InstanceGroupConfig{
+		group(hearth.RoleMaster, "local.small", 3), group(hearth.RoleCore, "local.small", 2)}}, "4.0.1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	masters := 0
+	for _, n := range nodes {
+		if n.Role == hearth.RoleMaster {
+			masters++
+			if n.RunsWorker {
+				t.Errorf("master node %s runs a worker", n.Id)
+			}
+		}
+	}
+	if masters != 3 || !c.HighlyAvailable() || c.ExpectedWorkers() != 2 {
+		t.Errorf("%d master nodes, highly available %v, %d workers expected; want 3, true, 2", masters, c.HighlyAvailable(), c.ExpectedWorkers())
 	}
 }

@@ -109,6 +109,9 @@ type Step struct {
 	CancelOption string `json:"-"`
 	// ExitCode is the step process's exit status once it ended.
 	ExitCode *int `json:"ExitCode,omitempty"`
+	// RunsOn is the master node whose agent runs the step, chosen when it
+	// starts (a highly available cluster has three).
+	RunsOn string `json:"RunsOn,omitempty"`
 }
 
 // Limits on steps.

@@ -345,7 +345,7 @@ func (a *Agent) observe() hearth.Observed {
 	o := hearth.Observed{AgentPID: os.Getpid(), PlanVersion: a.plan.Version, Error: a.err,
 		Converged: a.plan.Version > 0 && a.boot.done && a.boot.failed == "",
 		Bootstrap: a.boot.results, BootstrapFailed: a.boot.failed}
-	for _, name := range []string{"master", "worker", "history", "connect", "jupyter"} {
+	for _, name := range daemonNames {
 		d := a.daemons[name]
 		if d == nil {
 			continue
@@ -360,9 +360,14 @@ func (a *Agent) observe() hearth.Observed {
 	if a.plan.Jupyter != nil && a.daemons["jupyter"] == nil {
 		o.Converged = false // JupyterLab still installing
 	}
+	if a.plan.Role == hearth.RoleMaster && a.plan.Master == nil {
+		o.Converged = false // the other master nodes are not known yet
+	}
 	if a.master != nil {
 		o.Master = a.master.last()
-		o.Converged = o.Converged && o.Master != nil && o.Master.Status == "ALIVE"
+		// A highly available cluster's other masters stand by.
+		ready := o.Master != nil && (o.Master.Status == "ALIVE" || (a.plan.ZooKeeper != nil && o.Master.Status == "STANDBY"))
+		o.Converged = o.Converged && ready
 	}
 	return o
 }
@@ -462,6 +467,36 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 	}
 	a.uiKey.Store(uiKey)
+	var zooKeeper *spark.Command
+	if zk := p.ZooKeeper; zk != nil && p.Master != nil {
+		if p.Secrets == nil {
+			a.err = "a cluster with three master nodes needs its Spark secret for ZooKeeper"
+			return
+		}
+		config, jaas, log4j, err := a.writeZooKeeper(p.Host, *zk, p.Secrets.AuthSecret)
+		if err != nil {
+			a.err = "write the ZooKeeper configuration: " + err.Error()
+			return
+		}
+		java, ok := spark.JavaBinary(sparkClassEnv(spark.Command{}, conf.SparkEnv))
+		if !ok {
+			a.err = "no java to run ZooKeeper with: set JAVA_HOME or put java on PATH"
+			return
+		}
+		cmd := dist.ZooKeeperCommand(java, config, jaas, log4j)
+		zooKeeper = &cmd
+		// The master is the ensemble's client: it logs in with the same
+		// credentials (spark-env.sh, so a user's own options stay).
+		opts := "-Djava.security.auth.login.config=" + jaas
+		if prev := conf.SparkEnv["SPARK_MASTER_OPTS"]; prev != "" {
+			opts += " " + prev
+		}
+		conf.SparkEnv = maps.Clone(conf.SparkEnv)
+		if conf.SparkEnv == nil {
+			conf.SparkEnv = map[string]string{}
+		}
+		conf.SparkEnv["SPARK_MASTER_OPTS"] = opts
+	}
 	digest, err := spark.WriteConfDir(a.dirs.Conf, spark.ConfFiles(conf))
 	if err != nil {
 		a.err = "write Spark configuration: " + err.Error()
@@ -473,6 +508,9 @@ func (a *Agent) converge(p hearth.Plan) {
 	}
 	a.err = ""
 	want := map[string]spark.Command{}
+	if zooKeeper != nil {
+		want["zookeeper"] = *zooKeeper
+	}
 	if m := p.Master; m != nil {
 		want["master"] = dist.MasterCommand(p.Host, m.Port, m.WebUIPort, a.dirs)
 		if a.master == nil {
@@ -504,6 +542,9 @@ func (a *Agent) converge(p hearth.Plan) {
 		want["history"] = dist.HistoryCommand(p.Host, h.WebUIPort, p.Conf.SparkDefaults["spark.eventLog.dir"], h.ProxyBase, a.dirs)
 	}
 	for name, cmd := range want { // a configuration change restarts the daemons
+		if name == "zookeeper" {
+			continue // Spark's configuration is not ZooKeeper's
+		}
 		cmd.Env = append(cmd.Env, "HEARTH_CONF_DIGEST="+digest)
 		if a.filterJar != "" && (name == "master" || name == "worker" || name == "history") {
 			cmd.Env = append(cmd.Env, "SPARK_DAEMON_CLASSPATH="+a.filterJar)
@@ -517,7 +558,7 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 	}
 	a.convergeSteps(p, dist)
-	for _, name := range []string{"master", "worker", "history", "connect", "jupyter"} { // master first: workers join it
+	for _, name := range daemonNames { // master first: workers join it
 		cmd, ok := want[name]
 		if !ok || a.daemons[name] != nil {
 			continue
@@ -532,6 +573,8 @@ func (a *Agent) converge(p hearth.Plan) {
 			d.launch = direct
 		}
 		switch name {
+		case "zookeeper":
+			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.ZooKeeper.Port)
 		case "master":
 			d.readyAddr = fmt.Sprintf("%s:%d", p.Host, p.Master.WebUIPort)
 		case "worker":
@@ -553,6 +596,11 @@ func (a *Agent) converge(p hearth.Plan) {
 		go d.supervise()
 	}
 }
+
+// daemonNames are the daemons a node may run, in the order they start: the
+// ensemble before the master that it elects, the master before the workers
+// that join it.
+var daemonNames = []string{"zookeeper", "master", "worker", "history", "connect", "jupyter"}
 
 // writeShellEnv writes env.sh in the node's directory: the environment of
 // its Spark, which `hearth ssh` sources so that spark-submit and pyspark

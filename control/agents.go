@@ -63,12 +63,28 @@ func (s *Server) RegisterAgent(ctx context.Context, n *hearth.Node, reg hearth.R
 	return p, err
 }
 
-// setMasterURLs records the cluster's Spark URLs from its master node m,
-// and gives every other node a new plan that names them.
+// setMasterURLs records the cluster's Spark URLs once its master nodes
+// have their addresses and ports (m is the one that just got them), and
+// gives every other node a new plan that names them. The first master node
+// serves the History Server, Spark Connect and JupyterLab.
 func (s *Server) setMasterURLs(ctx context.Context, clusterID string, m *hearth.Node) error {
+	nodes, err := s.store.Nodes(ctx, clusterID)
+	if err != nil {
+		return err
+	}
+	masters := masterNodes(nodes)
+	masterURL, zooKeeper, ok := sparkURLs(masters)
+	if !ok {
+		return nil // named once every master node has its ports
+	}
+	first := masters[0]
 	if _, err := s.store.UpdateCluster(ctx, clusterID, func(c *hearth.Cluster) error {
-		c.Spark.MasterURL = fmt.Sprintf("spark://%s:%d", m.Host, m.Ports.MasterPort)
-		c.Spark.UIURL = fmt.Sprintf("http://%s:%d/", m.Host, m.Ports.MasterWebUI)
+		c.Spark.MasterURL, c.Spark.ZooKeeperURL = masterURL, zooKeeper
+		if c.Spark.UIURL == "" || len(masters) == 1 {
+			// A highly available cluster's follows its active master.
+			c.Spark.UIURL = fmt.Sprintf("http://%s:%d/", first.Host, first.Ports.MasterWebUI)
+		}
+		m := first
 		if m.Ports.HistoryWebUI > 0 {
 			c.Spark.HistoryURL = fmt.Sprintf("http://%s:%d/", m.Host, m.Ports.HistoryWebUI)
 		}
@@ -77,14 +93,12 @@ func (s *Server) setMasterURLs(ctx context.Context, clusterID string, m *hearth.
 		}
 		if m.Ports.JupyterPort > 0 {
 			c.Spark.JupyterURL = fmt.Sprintf("http://%s:%d%s", m.Host, m.Ports.JupyterPort, JupyterPath(c.Id))
-			c.Spark.JupyterToken = hearth.NewSecret("")
+			if c.Spark.JupyterToken == "" {
+				c.Spark.JupyterToken = hearth.NewSecret("")
+			}
 		}
 		return nil
 	}); err != nil {
-		return err
-	}
-	nodes, err := s.store.Nodes(ctx, clusterID)
-	if err != nil {
 		return err
 	}
 	for _, n := range nodes {
@@ -150,6 +164,13 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 	if err != nil {
 		return err
 	}
+	if o := r.Observed.Master; o != nil && o.Status == "ALIVE" && n.Role == hearth.RoleMaster {
+		if c, err := s.store.Cluster(ctx, n.ClusterId); err == nil && c.Spark.ActiveMaster != n.Id && c.Status.State.Active() {
+			if err := s.noteActiveMaster(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
 	if err := s.stepReports(ctx, n, r.Steps); err != nil {
 		return err
 	}
@@ -186,20 +207,37 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 		p.Secrets = &hearth.NodeSecrets{AuthSecret: c.Spark.AuthSecret, UIKey: c.Spark.UIKey, S3: s.cfg.S3}
 	}
 	if n.Role == hearth.RoleMaster {
-		p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}
-		if n.Ports.HistoryWebUI > 0 {
+		nodes, err := s.store.Nodes(ctx, c.Id)
+		if err != nil {
+			return hearth.Plan{}, err
+		}
+		masters := masterNodes(nodes)
+		first := len(masters) > 0 && masters[0].Id == n.Id
+		if ha := c.HighlyAvailable(); !ha || c.Spark.MasterURL != "" {
+			// The masters of a highly available cluster start once the
+			// ensemble's members are all known.
+			p.Master = &hearth.DaemonPlan{Port: n.Ports.MasterPort, WebUIPort: n.Ports.MasterWebUI}
+			if ha {
+				p.ZooKeeper = zooKeeperPlan(n, masters)
+			}
+		}
+		ports := n.Ports
+		if !first { // the first master node serves these
+			ports.HistoryWebUI, ports.ConnectPort, ports.JupyterPort = 0, 0, 0
+		}
+		if ports.HistoryWebUI > 0 {
 			p.History = &hearth.DaemonPlan{WebUIPort: n.Ports.HistoryWebUI, ProxyBase: HistoryPath(c.Id)}
 		}
-		if n.Ports.ConnectPort > 0 {
+		if ports.ConnectPort > 0 {
 			p.Connect = &hearth.DaemonPlan{Port: n.Ports.ConnectPort, MasterURL: c.Spark.MasterURL, Token: c.Spark.ConnectToken}
 		}
-		if n.Ports.JupyterPort > 0 {
+		if ports.JupyterPort > 0 {
 			p.Jupyter = &hearth.DaemonPlan{WebUIPort: n.Ports.JupyterPort, MasterURL: c.Spark.MasterURL,
 				ProxyBase: JupyterPath(c.Id), Token: c.Spark.JupyterToken}
 		}
 		p.MasterURL = c.Spark.MasterURL
 		if !n.Stop {
-			if p.Steps, err = s.stepRuns(ctx, c.Id); err != nil {
+			if p.Steps, err = s.stepRuns(ctx, c.Id, n.Id, first); err != nil {
 				return hearth.Plan{}, err
 			}
 		}
@@ -253,6 +291,13 @@ func nodeConf(c *hearth.Cluster, n *hearth.Node) hearth.NodeConf {
 	}}
 	for k, v := range hearth.ExecutorDefaults(c, maximize != nil && *maximize) {
 		conf.SparkDefaults[k] = v
+	}
+	if c.Spark.ZooKeeperURL != "" {
+		// The ensemble on the master nodes elects the active master and
+		// keeps what it must recover (workers, applications, drivers).
+		conf.SparkDefaults["spark.deploy.recoveryMode"] = "ZOOKEEPER"
+		conf.SparkDefaults["spark.deploy.zookeeper.url"] = c.Spark.ZooKeeperURL
+		conf.SparkDefaults["spark.deploy.zookeeper.dir"] = "/hearth/" + c.Id
 	}
 	if c.Spark.AuthSecret != "" {
 		for k, v := range spark.SecurityDefaults(c.SparkVersion) {

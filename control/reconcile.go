@@ -197,6 +197,16 @@ func (s *Server) reconcile(ctx context.Context, id string) error {
 		if n.Observed.BootstrapFailed != "" {
 			return s.fail(ctx, c, hearth.ReasonBootstrapFailure, n.Observed.BootstrapFailed)
 		}
+		if n.Role == hearth.RoleMaster && c.HighlyAvailable() {
+			fatal, err := s.lostMaster(ctx, c, nodes, n)
+			if err != nil {
+				return err
+			}
+			if fatal != "" {
+				return s.fail(ctx, c, hearth.ReasonInstanceFailure, fatal)
+			}
+			continue
+		}
 		if n.Role == hearth.RoleMaster || c.Status.State == hearth.ClusterStarting || c.Status.State == hearth.ClusterBootstrapping {
 			return s.fail(ctx, c, hearth.ReasonInstanceFailure, fmt.Sprintf("Node %s (%s) failed: %s", n.Id, n.Role, firstLine(n.StateMessage)))
 		}
@@ -250,6 +260,9 @@ func (s *Server) replaceMissing(ctx context.Context, c *hearth.Cluster, nodes []
 	}
 	for i := range c.InstanceGroups {
 		g := &c.InstanceGroups[i]
+		if g.InstanceGroupType == hearth.RoleMaster {
+			continue // a lost master node fails its cluster, or leaves two of three
+		}
 		for k := live[g.Id]; k < g.RequestedInstanceCount; k++ {
 			n := hearth.NewNode(c, g, s.now())
 			if err := s.store.AddNode(ctx, n); err != nil {
@@ -265,7 +278,7 @@ func (s *Server) replaceMissing(ctx context.Context, c *hearth.Cluster, nodes []
 // advance moves the cluster along STARTING -> BOOTSTRAPPING -> WAITING as
 // its nodes report, and fails it if it is not ready in time.
 func (s *Server) advance(ctx context.Context, c *hearth.Cluster, nodes []*hearth.Node) error {
-	var master *hearth.Node
+	master := activeMaster(nodes)
 	registered, running, live := 0, 0, 0
 	for _, n := range nodes {
 		if n.State.Ended() {
@@ -277,9 +290,6 @@ func (s *Server) advance(ctx context.Context, c *hearth.Cluster, nodes []*hearth
 		}
 		if n.State == hearth.NodeRunning {
 			running++
-		}
-		if n.Role == hearth.RoleMaster {
-			master = n
 		}
 	}
 	alive := 0

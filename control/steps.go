@@ -246,13 +246,19 @@ func (s *Server) reconcileSteps(ctx context.Context, c *hearth.Cluster) error {
 		}
 	}
 	level := max(c.StepConcurrencyLevel, 1)
+	nodes, err := s.store.Nodes(ctx, c.Id)
+	if err != nil {
+		return err
+	}
+	runner := stepRunner(nodes)
 	for _, st := range steps {
-		if st.Status.State != hearth.StepPending || running >= level {
+		if st.Status.State != hearth.StepPending || running >= level || runner == nil {
 			continue
 		}
 		if _, err := s.store.UpdateStep(ctx, c.Id, st.Id, func(st *hearth.Step) error {
 			if st.Status.State == hearth.StepPending {
 				st.SetState(hearth.StepRunning, "", s.now())
+				st.RunsOn = runner.Id
 			}
 			return nil
 		}); err != nil {
@@ -260,7 +266,7 @@ func (s *Server) reconcileSteps(ctx context.Context, c *hearth.Cluster) error {
 		}
 		running++
 		dispatched = true
-		s.log.Info("step dispatched", "cluster", c.Id, "step", st.Id)
+		s.log.Info("step dispatched", "cluster", c.Id, "step", st.Id, "node", runner.Id)
 	}
 	if dispatched {
 		s.bumpMaster(ctx, c.Id)
@@ -335,6 +341,9 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 		st, err := s.store.UpdateStep(ctx, n.ClusterId, r.Id, func(st *hearth.Step) error {
 			if st.Status.State.Ended() {
 				return nil // reported again before the agent saw its new plan
+			}
+			if st.RunsOn != "" && st.RunsOn != n.Id {
+				return nil // not this node's step
 			}
 			ended = true
 			code := r.ExitCode
@@ -457,14 +466,19 @@ func (s *Server) endSteps(ctx context.Context, clusterID string) error {
 	return nil
 }
 
-// stepRuns is the steps part of the master node's plan.
-func (s *Server) stepRuns(ctx context.Context, clusterID string) ([]hearth.StepRun, error) {
+// stepRuns is the steps part of master node nodeID's plan: those it runs
+// (and, if it is the first master node, any a server before RunsOn
+// started).
+func (s *Server) stepRuns(ctx context.Context, clusterID, nodeID string, first bool) ([]hearth.StepRun, error) {
 	steps, err := s.store.Steps(ctx, clusterID, hearth.StepRunning, hearth.StepCancelPending)
 	if err != nil {
 		return nil, err
 	}
 	var out []hearth.StepRun
 	for _, st := range steps {
+		if st.RunsOn != nodeID && (st.RunsOn != "" || !first) {
+			continue
+		}
 		out = append(out, hearth.StepRun{
 			Id: st.Id, Name: st.Name, Config: st.Config,
 			Cancel: st.Status.State == hearth.StepCancelPending, CancelOption: st.CancelOption,

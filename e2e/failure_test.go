@@ -29,10 +29,12 @@ func (e *env) waitFor(id, what string, ok func(*control.ClusterView) bool) *cont
 	}
 }
 
+// aliveWorkers is how many workers the cluster's ALIVE Spark master has,
+// -1 while none is ALIVE.
 func aliveWorkers(v *control.ClusterView) int {
 	for _, n := range v.Nodes {
-		if n.Role == hearth.RoleMaster && n.Observed.Master != nil {
-			return n.Observed.Master.AliveWorkers
+		if m := n.Observed.Master; n.Role == hearth.RoleMaster && !n.State.Ended() && m != nil && m.Status == "ALIVE" {
+			return m.AliveWorkers
 		}
 	}
 	return -1

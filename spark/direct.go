@@ -58,16 +58,8 @@ func (d Distribution) Direct(c Command, env map[string]string, archive string) (
 		return c, false
 	}
 	class, args := c.Args[1], c.Args[2:]
-	java := "java"
-	if home := env["JAVA_HOME"]; home != "" {
-		java = filepath.Join(home, "bin", "java")
-	} else if p, err := exec.LookPath("java"); err == nil {
-		// The launcher names its own java.home's java: the real path.
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
-		}
-		java = p
-	} else {
+	java, ok := JavaBinary(env)
+	if !ok {
 		return c, false
 	}
 	argv := []string{java, "-cp", strings.Join(d.daemonClassPath(env), ":")}
@@ -91,6 +83,23 @@ func (d Distribution) Direct(c Command, env map[string]string, archive string) (
 	// What spark-class's load-spark-env.sh exports.
 	direct = Command{Args: argv, Env: append(append([]string{}, c.Env...), "SPARK_ENV_LOADED=1", "SPARK_SCALA_VERSION="+scalaBinary(d.Version))}
 	return direct, true
+}
+
+// JavaBinary is the java a Spark daemon runs with, given its environment
+// env: $JAVA_HOME's, else the one on PATH (by its real path, as Spark's
+// launcher names its own java.home's). ok is false when there is none.
+func JavaBinary(env map[string]string) (java string, ok bool) {
+	if home := env["JAVA_HOME"]; home != "" {
+		return filepath.Join(home, "bin", "java"), true
+	}
+	p, err := exec.LookPath("java")
+	if err != nil {
+		return "", false
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	return p, true
 }
 
 // JarsPrefix is how every daemon's classpath begins, the part a
