@@ -25,6 +25,16 @@ if [ "${java_major:-0}" = 1 ] || [ "${java_major:-0}" -lt 17 ]; then
   exit 1
 fi
 
+# pyenv: a rehash that was killed leaves its lock file behind, and from then
+# on every `pip install` through a shim, and every login shell that runs
+# `pyenv init`, waits a minute for the lock and fails. Remove a stale one
+# (older than a minute, with no rehash running).
+pyenv_lock="${PYENV_ROOT:-$HOME/.pyenv}/shims/.pyenv-shim"
+if [ -e "$pyenv_lock" ] && [ -n "$(find "$pyenv_lock" -mmin +1 2>/dev/null)" ] && ! pgrep -f pyenv-rehash >/dev/null 2>&1; then
+  echo "removing pyenv's stale rehash lock $pyenv_lock" >&2
+  rm -f "$pyenv_lock"
+fi
+
 # The Spark runtime, from PyPI.
 have=$("$PYTHON" -c 'import pyspark; print(pyspark.__version__)' 2>/dev/null || true)
 if [ "$have" != "$SPARK_VERSION" ]; then
