@@ -138,4 +138,12 @@ func TestMasterRecovery(t *testing.T) {
 	if logs := e.file(filepath.Join("clusters", id, "nodes", master.Id, "logs", "spark-master.out")); !strings.Contains(logs, "recovery") && !strings.Contains(logs, "Recovery") {
 		t.Errorf("the restarted master did not recover from its directory:\n%s", tailString(logs, 2000))
 	}
+
+	// The whole master node dies (agent and JVMs at once): a single-master
+	// cluster cannot go on, and says why.
+	killSession(t, master.Observed.AgentPID)
+	v = e.clusterAwait(id, "the cluster to fail", 2*time.Minute, func(v *control.ClusterView) bool { return v.Cluster.Status.State.Ended() })
+	if r := v.Cluster.Status.StateChangeReason; v.Cluster.Status.State != hearth.ClusterTerminatedWithErrors || r.Code != hearth.ReasonInstanceFailure || !strings.Contains(r.Message, master.Id) {
+		t.Errorf("after its master node died: %s %+v; want TERMINATED_WITH_ERRORS, INSTANCE_FAILURE naming %s", v.Cluster.Status.State, r, master.Id)
+	}
 }

@@ -211,8 +211,10 @@ func TestSSHProvisioner(t *testing.T) {
 		t.Errorf("spark-submit from outside: %v\n%s", err, tailString(string(out), 2000))
 	}
 
-	// A worker's machine loses every process mid-job: the node fails, a
-	// replacement starts on the spare host, and the job's answer is right.
+	// A worker's machine drops off the network mid-job, for longer than
+	// the heartbeat timeout: the node fails, a replacement starts on the
+	// spare host, and the job's answer is right. When the link comes back,
+	// what still runs there is stopped.
 	slow, _ := filepath.Abs("testdata/ssh/slowsum.py")
 	step := e.stepAdd(id, sparkStep("slowsum", slow, "80"))[0]
 	e.stepAwait(id, step, "the step to run", 2*time.Minute, func(st *hearth.Step) bool { return st.Status.State == hearth.StepRunning })
@@ -228,9 +230,10 @@ func TestSSHProvisioner(t *testing.T) {
 	if victim == nil {
 		t.Fatalf("no worker on hosts 1-2: %v", onHost)
 	}
-	if err := victim.KillAll(true); err != nil {
+	if err := victim.LinkDown(); err != nil {
 		t.Fatal(err)
 	}
+	partitioned := time.Now()
 	spare := hosts.Hosts[3]
 	e.waitFor(id, "a replacement worker on the spare host", func(v *control.ClusterView) bool {
 		failed, replaced := false, false
@@ -240,9 +243,20 @@ func TestSSHProvisioner(t *testing.T) {
 		}
 		return failed && replaced && aliveWorkers(v) == 2
 	})
+	t.Logf("partitioned worker replaced after %.1fs", time.Since(partitioned).Seconds())
 	e.stepAwaitEnd(id, step, hearth.StepCompleted, 4*time.Minute)
 	if out := e.stepLog(id, step, "stdout"); !strings.Contains(out, "SUM 3160") {
 		t.Errorf("slowsum after losing a worker: %q; want SUM 3160", out)
+	}
+	if err := victim.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(hostProcesses(victim)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed node's processes still run on %s after its link came back:\n%s", victim.Name, strings.Join(hostProcesses(victim), "\n"))
+		}
+		time.Sleep(time.Second)
 	}
 
 	e.ok("terminate-clusters", "--cluster-ids", id)
