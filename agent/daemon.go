@@ -25,11 +25,13 @@ import (
 const (
 	stopGrace      = 10 * time.Second // SIGTERM to SIGKILL
 	maxBackoff     = 30 * time.Second
+	minBackoff     = time.Second
 	healthyUptime  = 60 * time.Second // a run this long resets the backoff
 	crashLoopAfter = 5                // consecutive quick exits that mean "failed"
 	// A run that served (its address accepted connections) was healthy
 	// too, however short: a JVM killed after it served is not a crash loop,
-	// and comes back after the shortest backoff.
+	// and comes back at once; quick exits after that wait minBackoff,
+	// doubling up to maxBackoff.
 )
 
 // daemon supervises one Spark JVM: it starts it in its own process group
@@ -107,6 +109,16 @@ func (d *daemon) status() hearth.DaemonStatus {
 	return st
 }
 
+// currentPID is the pid of the daemon's JVM, 0 while none runs.
+func (d *daemon) currentPID() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.running {
+		return 0
+	}
+	return d.pid
+}
+
 func (d *daemon) crashLooping() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -128,7 +140,7 @@ func (d *daemon) supervise() {
 			return
 		}
 	}
-	backoff := time.Second
+	backoff := minBackoff
 	for {
 		if !d.awaitDependency() {
 			return
@@ -146,14 +158,14 @@ func (d *daemon) supervise() {
 				return
 			case err := <-exited:
 				if d.exited(exitText(err), time.Since(started) > healthyUptime) {
-					backoff = time.Second
+					backoff = 0
 				}
 			}
 		}
 		d.log.Warn("daemon exited; restarting", "in", backoff)
 		select {
 		case <-time.After(backoff):
-			backoff = min(backoff*2, maxBackoff)
+			backoff = min(max(backoff*2, minBackoff), maxBackoff)
 		case <-d.stopCh:
 			os.Remove(d.pidPath)
 			return
