@@ -236,6 +236,18 @@ var supportedApps = map[string]string{
 	"jupyterlab":   "JupyterLab",
 	"jupyter":      "JupyterLab",
 	"sparkconnect": "SparkConnect",
+	// Ganglia's place is taken by Hearth's own metrics: every cluster has
+	// them (GangliaNote).
+	"ganglia": "Ganglia",
+}
+
+// GangliaNote is what describe-cluster says of a cluster that asked for
+// Ganglia.
+const GangliaNote = "Ganglia: Hearth does not install Ganglia; every cluster's nodes report CPU, memory, disk, network and JVM heaps instead, drawn live on the cluster's console page and shown by `hearth top --cluster-id ID` (and as Prometheus metrics at /metrics)"
+
+// refusedApps are EMR applications Hearth does not run, with what to use.
+var refusedApps = map[string]string{
+	"zeppelin": "Hearth does not run Zeppelin; ask for Name=JupyterLab, notebooks on the cluster (its PySpark sessions attached), reached through the console's UI gateway",
 }
 
 // NormalizeApplications validates requested applications and returns them
@@ -245,8 +257,11 @@ func NormalizeApplications(apps []Application, sparkVersion string) ([]Applicati
 	seen := map[string]bool{"Spark": true}
 	for i, a := range apps {
 		name, ok := supportedApps[strings.ToLower(a.Name)]
+		if why, refused := refusedApps[strings.ToLower(a.Name)]; refused {
+			return nil, Invalid(fmt.Sprintf("applications[%d].Name", i), fmt.Sprintf("%q", a.Name), why)
+		}
 		if !ok {
-			return nil, Invalid(fmt.Sprintf("applications[%d].Name", i), fmt.Sprintf("%q", a.Name), "unsupported application; supported: Spark, JupyterLab (or Jupyter), SparkConnect")
+			return nil, Invalid(fmt.Sprintf("applications[%d].Name", i), fmt.Sprintf("%q", a.Name), "unsupported application; supported: Spark, JupyterLab (or Jupyter), SparkConnect, Ganglia (Hearth's own metrics)")
 		}
 		if !seen[name] {
 			seen[name] = true

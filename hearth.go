@@ -387,6 +387,13 @@ type MasterStatus struct {
 	AliveWorkers int           `json:"AliveWorkers"`
 	Workers      []SparkWorker `json:"Workers"`
 	ActiveApps   int           `json:"ActiveApps"`
+	// AppsWaiting are the active applications that have no executor yet.
+	AppsWaiting int `json:"AppsWaiting,omitempty"`
+	// Cores and memory of the alive workers, and what executors use.
+	Cores        int `json:"Cores,omitempty"`
+	CoresUsed    int `json:"CoresUsed,omitempty"`
+	MemoryMB     int `json:"MemoryMB,omitempty"`
+	MemoryUsedMB int `json:"MemoryUsedMB,omitempty"`
 }
 
 // SparkWorker is one worker as the master sees it.
@@ -398,4 +405,7 @@ type SparkWorker struct {
 	Cores    int    `json:"Cores"`
 	MemoryMB int    `json:"MemoryMB"`
 	State    string `json:"State"`
+	// CoresUsed and MemoryUsedMB are what executors hold on the worker.
+	CoresUsed    int `json:"CoresUsed,omitempty"`
+	MemoryUsedMB int `json:"MemoryUsedMB,omitempty"`
 }

@@ -14,6 +14,9 @@ type Plan struct {
 	Role           Role   `json:"Role"`
 	// Stop asks the agent to stop every daemon and exit.
 	Stop bool `json:"Stop"`
+	// MetricsIntervalMs is how often the agent samples the node's resource
+	// use (NodeMetrics) for its reports; 0 turns sampling off.
+	MetricsIntervalMs int `json:"MetricsIntervalMs,omitempty"`
 	// SparkVersion is the Spark release the node runs; SparkHome, when set,
 	// is where the control plane knows it is installed on the node's host.
 	SparkVersion string `json:"SparkVersion"`
@@ -165,6 +168,8 @@ type Report struct {
 	Stopped bool `json:"Stopped,omitempty"`
 	// Steps reports every step the agent runs or has just finished.
 	Steps []StepReport `json:"Steps,omitempty"`
+	// Metrics is the newest sample of the node's resource use, sent once.
+	Metrics *NodeMetrics `json:"Metrics,omitempty"`
 }
 
 // Registration is an agent's first call.

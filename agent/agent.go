@@ -79,6 +79,9 @@ type Agent struct {
 	// javaChecked is set once Java was found fit on a host the control
 	// plane did not check itself.
 	javaChecked bool
+
+	metricsMu sync.Mutex
+	metrics   *hearth.NodeMetrics // the newest sample not yet reported
 }
 
 // ErrRejected means the control plane does not accept this node's
@@ -174,6 +177,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { pollErr <- a.pollPlans(ctx, plan.Version, plans) }()
 	logs := &nodeLogs{a: a, sent: map[string]int64{}}
 	go logs.run(ctx)
+	go a.sampleMetrics(ctx)
 
 	tick := time.NewTicker(a.cfg.Heartbeat)
 	defer tick.Stop()
@@ -322,6 +326,9 @@ func rejected(resp *http.Response) bool {
 // heartbeat.
 func (a *Agent) report(ctx context.Context, stopped bool) {
 	r := hearth.Report{Observed: a.observe(), Stopped: stopped, Steps: a.stepReports()}
+	a.metricsMu.Lock()
+	r.Metrics, a.metrics = a.metrics, nil
+	a.metricsMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := a.call(ctx, http.MethodPost, "/agent/v1/report", r, nil); err != nil {

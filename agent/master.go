@@ -75,16 +75,24 @@ type masterJSON struct {
 	URL          string `json:"url"`
 	Status       string `json:"status"`
 	AliveWorkers int    `json:"aliveworkers"`
+	Cores        int    `json:"cores"`
+	CoresUsed    int    `json:"coresused"`
+	Memory       int    `json:"memory"`
+	MemoryUsed   int    `json:"memoryused"`
 	Workers      []struct {
 		ID           string `json:"id"`
 		Host         string `json:"host"`
 		Port         int    `json:"port"`
 		WebUIAddress string `json:"webuiaddress"`
 		Cores        int    `json:"cores"`
+		CoresUsed    int    `json:"coresused"`
 		Memory       int    `json:"memory"`
+		MemoryUsed   int    `json:"memoryused"`
 		State        string `json:"state"`
 	} `json:"workers"`
-	ActiveApps []json.RawMessage `json:"activeapps"`
+	ActiveApps []struct {
+		State string `json:"state"`
+	} `json:"activeapps"`
 }
 
 func (m *masterWatch) fetch() (*hearth.MasterStatus, error) {
@@ -102,9 +110,16 @@ func (m *masterWatch) fetch() (*hearth.MasterStatus, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
 		return nil, err
 	}
-	st := &hearth.MasterStatus{URL: j.URL, Status: j.Status, AliveWorkers: j.AliveWorkers, ActiveApps: len(j.ActiveApps), Workers: []hearth.SparkWorker{}}
+	st := &hearth.MasterStatus{URL: j.URL, Status: j.Status, AliveWorkers: j.AliveWorkers, ActiveApps: len(j.ActiveApps), Workers: []hearth.SparkWorker{},
+		Cores: j.Cores, CoresUsed: j.CoresUsed, MemoryMB: j.Memory, MemoryUsedMB: j.MemoryUsed}
+	for _, a := range j.ActiveApps {
+		if a.State == "WAITING" {
+			st.AppsWaiting++
+		}
+	}
 	for _, w := range j.Workers {
-		st.Workers = append(st.Workers, hearth.SparkWorker{Id: w.ID, Host: w.Host, Port: w.Port, WebUI: w.WebUIAddress, Cores: w.Cores, MemoryMB: w.Memory, State: w.State})
+		st.Workers = append(st.Workers, hearth.SparkWorker{Id: w.ID, Host: w.Host, Port: w.Port, WebUI: w.WebUIAddress, Cores: w.Cores, MemoryMB: w.Memory, State: w.State,
+			CoresUsed: w.CoresUsed, MemoryUsedMB: w.MemoryUsed})
 	}
 	return st, nil
 }
@@ -113,7 +128,7 @@ func summary(st *hearth.MasterStatus) string {
 	if st == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s/%d/%d", st.Status, st.AliveWorkers, st.ActiveApps)
+	return fmt.Sprintf("%s/%d/%d/%d/%d", st.Status, st.AliveWorkers, st.ActiveApps, st.AppsWaiting, st.CoresUsed)
 }
 
 // driversJSON is the part of the master's /json about drivers and where

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/api/emr"
@@ -38,6 +39,9 @@ const (
 	// AuthSigV4: an AWS Signature V4 made with a Hearth access key, checked
 	// by the handler itself (the EMR endpoint).
 	AuthSigV4
+	// AuthScrape: the metrics scrape token ($HEARTH_HOME/metrics.token) or
+	// the admin token, as a bearer token: what a Prometheus server holds.
+	AuthScrape
 )
 
 // Route is one entry of the route table.
@@ -50,11 +54,12 @@ type Route struct {
 
 // Server serves the routes.
 type Server struct {
-	cp        *control.Server
-	adminHash [32]byte
-	log       *slog.Logger
-	routes    []Route
-	emr       *emr.Handler
+	cp         *control.Server
+	adminHash  [32]byte
+	scrapeHash [32]byte // zero: no scrape token
+	log        *slog.Logger
+	routes     []Route
+	emr        *emr.Handler
 }
 
 // New returns the API for control plane cp, accepting adminToken or a
@@ -71,6 +76,8 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
 		{"GET", "/api/v1/clusters/{id}/spark-client", AuthAdmin, s.sparkClient},
+		{"GET", "/api/v1/clusters/{id}/metrics", AuthAdmin, s.clusterMetrics},
+		{"GET", "/metrics", AuthScrape, s.prometheus},
 		{"GET", "/api/v1/s3", AuthAdmin, s.s3Access},
 		{"POST", "/api/v1/clusters/terminate", AuthAdmin, s.terminateClusters},
 		{"POST", "/api/v1/clusters/{id}/attributes", AuthAdmin, s.modifyClusterAttributes},
@@ -92,6 +99,9 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 	}
 	return s
 }
+
+// AcceptScrapeToken makes token a credential for GET /metrics.
+func (s *Server) AcceptScrapeToken(token string) { s.scrapeHash = sha256.Sum256([]byte(token)) }
 
 // Routes returns the route table.
 func (s *Server) Routes() []Route { return s.routes }
@@ -124,7 +134,11 @@ func (s *Server) AgentHandler() http.Handler {
 }
 
 func (s *Server) wrap(rt Route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	route := rt.Method + " " + rt.Pattern
+	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
+		w := &statusWriter{ResponseWriter: hw, code: http.StatusOK}
+		start := time.Now()
+		defer func() { s.cp.ObserveRequest(route, w.code, time.Since(start)) }()
 		var node *hearth.Node
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		// Limited before authentication: a signed request's body is read to
@@ -145,6 +159,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 				writeError(w, errNoAdminToken)
 				return
 			}
+		case AuthScrape:
+			sum := sha256.Sum256([]byte(token))
+			if !s.IsAdminToken(token) && (token == "" || s.scrapeHash == [32]byte{} || subtle.ConstantTimeCompare(sum[:], s.scrapeHash[:]) != 1) {
+				writeError(w, fmt.Errorf("%w: Authorization: missing or wrong credential; scrape with the bearer token in $HEARTH_HOME/metrics.token", hearth.ErrUnauthorized))
+				return
+			}
 		case AuthNode:
 			var err error
 			if node, err = s.cp.AuthenticateNode(r.Context(), r.Header.Get("X-Hearth-Node"), token); err != nil {
@@ -163,6 +183,27 @@ func (s *Server) wrap(rt Route) http.Handler {
 		}
 	})
 }
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets long polls and log streams flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 var errNoAdminToken = fmt.Errorf("%w: Authorization: missing or wrong credential; the CLI reads it from $HEARTH_HOME/admin.token or HEARTH_TOKEN", hearth.ErrUnauthorized)
 
@@ -351,6 +392,30 @@ func (s *Server) describeCluster(w http.ResponseWriter, r *http.Request, _ *hear
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// clusterMetrics answers the cluster's metric samples, those taken after
+// ?since= (RFC 3339) when given.
+func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		var err error
+		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return hearth.Invalid("since", v, "an RFC 3339 time, e.g. 2026-12-03T04:00:00Z")
+		}
+	}
+	v, err := s.cp.ClusterMetrics(r.Context(), r.PathValue("id"), since)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// prometheus serves the control plane's metrics in Prometheus's format.
+func (s *Server) prometheus(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	s.cp.MetricsHandler().ServeHTTP(w, r)
 	return nil
 }
 

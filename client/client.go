@@ -143,6 +143,20 @@ func (c *Client) DescribeCluster(ctx context.Context, id string) (*control.Clust
 	return &out, nil
 }
 
+// ClusterMetrics returns cluster id's metric samples taken after since
+// (every one kept, for the zero time).
+func (c *Client) ClusterMetrics(ctx context.Context, id string, since time.Time) (*control.MetricsView, error) {
+	path := "/api/v1/clusters/" + url.PathEscape(id) + "/metrics"
+	if !since.IsZero() {
+		path += "?since=" + url.QueryEscape(since.Format(time.RFC3339Nano))
+	}
+	var out control.MetricsView
+	if err := c.Do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // SparkClient returns what a Spark program outside cluster id needs to
 // reach it, secrets included.
 func (c *Client) SparkClient(ctx context.Context, id string) (*control.SparkClient, error) {

@@ -164,6 +164,7 @@ func (s *Server) Report(ctx context.Context, n *hearth.Node, r hearth.Report) er
 	if err != nil {
 		return err
 	}
+	s.recordMetrics(ctx, n, r)
 	if o := r.Observed.Master; o != nil && o.Status == "ALIVE" && n.Role == hearth.RoleMaster {
 		if c, err := s.store.Cluster(ctx, n.ClusterId); err == nil && c.Spark.ActiveMaster != n.Id && c.Status.State.Active() {
 			if err := s.noteActiveMaster(ctx, n); err != nil {
@@ -189,9 +190,10 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 	p := hearth.Plan{
 		Version: n.PlanVersion, ClusterId: c.Id, NodeId: n.Id, Role: n.Role,
 		Stop: n.Stop, SparkVersion: c.SparkVersion, Host: n.Host,
-		Conf:             nodeConf(c, n),
-		BootstrapActions: c.BootstrapActions,
-		LogUri:           c.LogUri,
+		MetricsIntervalMs: int(s.metricsInterval().Milliseconds()),
+		Conf:              nodeConf(c, n),
+		BootstrapActions:  c.BootstrapActions,
+		LogUri:            c.LogUri,
 		Instance: hearth.InstanceInfo{
 			IsMaster: n.Role == hearth.RoleMaster, ClusterId: c.Id, JobFlowId: c.Id,
 			InstanceGroupId: n.InstanceGroupId, InstanceRole: roleName(n.Role), InstanceId: n.Id,
@@ -288,6 +290,17 @@ func nodeConf(c *hearth.Cluster, n *hearth.Node) hearth.NodeConf {
 		"spark.ui.reverseProxyUrl": GatewayPath(c.Id),
 		// Applications log events for the History Server on the master.
 		"spark.eventLog.enabled": "true",
+		// Executors' metrics in Prometheus's format on every driver's UI.
+		"spark.ui.prometheus.enabled": "true",
+	}, Metrics: map[string]string{
+		// Every daemon's and driver's metrics, with its JVM's, in
+		// Prometheus's format on its UI (through the gateway); the agent
+		// reads the daemons' heaps there.
+		"*.sink.prometheusServlet.class":           "org.apache.spark.metrics.sink.PrometheusServlet",
+		"*.sink.prometheusServlet.path":            "/metrics/prometheus",
+		"master.sink.prometheusServlet.path":       "/metrics/master/prometheus",
+		"applications.sink.prometheusServlet.path": "/metrics/applications/prometheus",
+		"*.source.jvm.class":                       "org.apache.spark.metrics.source.JvmSource",
 	}}
 	for k, v := range hearth.ExecutorDefaults(c, maximize != nil && *maximize) {
 		conf.SparkDefaults[k] = v

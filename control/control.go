@@ -41,6 +41,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// Interval is the reconcile period (default 1s); changes also wake it.
 	Interval time.Duration
+	// MetricsInterval is how often agents sample their nodes
+	// (DefaultMetricsInterval when 0; negative turns sampling off).
+	MetricsInterval time.Duration
 	// LogDir holds step logs: LogDir/<cluster>/steps/<step>/<stream>.
 	LogDir string
 	// MasterKey (32 bytes) seals access key secrets in the store.
@@ -93,6 +96,9 @@ type Server struct {
 	bundles *bundles
 	// stopping holds the failed nodes being stopped in the background.
 	stopping sync.Map
+
+	history     history
+	instruments *instruments
 }
 
 // New returns a control plane for cfg.
@@ -124,6 +130,7 @@ func New(cfg Config) *Server {
 	}
 	s.changes.init()
 	s.logs.init()
+	s.instruments = newInstruments(s)
 	install := func(context.Context, string, io.Writer) (spark.Distribution, error) {
 		return spark.Distribution{}, errors.New("no Spark runtime locator configured")
 	}
@@ -241,6 +248,9 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 			return nil, err
 		}
 		c.Notes = append(c.Notes, notes...)
+	}
+	if c.HasApplication("Ganglia") {
+		c.Notes = append(c.Notes, hearth.GangliaNote)
 	}
 	if f, ok := prov.(hearth.Fitter); ok {
 		notes, err := f.Fit(ctx, c)

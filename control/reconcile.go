@@ -48,7 +48,10 @@ func (s *Server) Run(ctx context.Context) error {
 			go func(id string) {
 				defer wg.Done()
 				for again := true; again; again = s.release(id) {
-					if err := s.reconcile(ctx, id); err != nil && ctx.Err() == nil {
+					start := time.Now()
+					err := s.reconcile(ctx, id)
+					s.instruments.reconcile.Observe(time.Since(start).Seconds())
+					if err != nil && ctx.Err() == nil {
 						s.log.Error("reconcile", "cluster", id, "err", err)
 					}
 				}
@@ -508,6 +511,11 @@ func (s *Server) terminate(ctx context.Context, c *hearth.Cluster, nodes []*hear
 		return c.FinishTermination(s.now())
 	})
 	if err == nil {
+		var ids []string
+		for _, n := range nodes {
+			ids = append(ids, n.Id)
+		}
+		s.history.forget(c.Id, ids)
 		s.log.Info("cluster terminated", "cluster", c.Id, "reason", c.Status.StateChangeReason.Code)
 		s.changes.notify()
 	}

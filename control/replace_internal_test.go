@@ -27,18 +27,26 @@ func (inertProvisioner) Host() (hearth.HostCapacity, error) {
 	return hearth.HostCapacity{CPUs: 64, MemoryMB: 256 << 10}, nil
 }
 
+// inertServer is a control plane on a fresh SQLite store whose only
+// provisioner starts nothing.
+func inertServer(t *testing.T) (*Server, hearth.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(Config{Store: st, Provisioners: []hearth.Provisioner{inertProvisioner{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		FindJava: func(context.Context) (spark.Java, error) { return spark.Java{Path: "/usr/bin/java", Major: 17}, nil }})
+	return s, st
+}
+
 // TestGivingUpReplacingWorkers: a cluster replaces a failed worker, but
 // after maxReplacements failures it fails itself instead of replacing
 // forever.
 func TestGivingUpReplacingWorkers(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := New(Config{Store: st, Provisioners: []hearth.Provisioner{inertProvisioner{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		FindJava: func(context.Context) (spark.Java, error) { return spark.Java{Path: "/usr/bin/java", Major: 17}, nil }})
+	s, st := inertServer(t)
 	s.runtimes = newRuntimes(func(context.Context, string, io.Writer) (spark.Distribution, error) {
 		return spark.Distribution{Home: "/opt/spark", Version: "4.0.1"}, nil
 	}, s.now, func() {})

@@ -266,6 +266,9 @@ func (s *Server) reconcileSteps(ctx context.Context, c *hearth.Cluster) error {
 		}
 		running++
 		dispatched = true
+		if created := st.Status.Timeline.CreationDateTime; created != nil {
+			s.instruments.dispatch.Observe(s.now().Sub(*created).Seconds())
+		}
 		s.log.Info("step dispatched", "cluster", c.Id, "step", st.Id, "node", runner.Id)
 	}
 	if dispatched {

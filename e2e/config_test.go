@@ -266,7 +266,17 @@ func (e *env) adminToken() string {
 // admin token; it fails the test unless the answer is 200.
 func (e *env) gatewayGet(path string) string {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.gateway+path, nil)
+	status, body := e.authGet(e.gateway + path)
+	if status != http.StatusOK {
+		e.t.Errorf("GET %s: %d: %s", path, status, tailString(body, 500))
+	}
+	return body
+}
+
+// authGet fetches url with the admin token and returns the status and body.
+func (e *env) authGet(url string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+e.adminToken())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -274,8 +284,5 @@ func (e *env) gatewayGet(path string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		e.t.Errorf("GET %s: %s: %s", path, resp.Status, tailString(string(b), 500))
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }

@@ -92,7 +92,7 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 		newAddStepsCmd(g), newListStepsCmd(g), newDescribeStepCmd(g), newCancelStepsCmd(g),
 		newLogsCmd(g), newModifyClusterAttributesCmd(g), newRunCmd(g), newAccessKeysCmd(g),
 		newS3Cmd(g), newS3ServerCmd(), newHostsCmd(g), newSSHCmd(g), newPutGetCmd(g, true), newPutGetCmd(g, false), newEC2Cmd(g),
-		newProcStopCmd(),
+		newProcStopCmd(), newTopCmd(g),
 	)
 	return root
 }

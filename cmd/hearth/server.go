@@ -45,6 +45,7 @@ type serverOptions struct {
 	// "" means pip's own default, "none" turns the fallback off.
 	pipIndexURL      string
 	heartbeatTimeout time.Duration
+	metricsInterval  time.Duration
 	// s3Listen is the built-in S3 store's address ("" = --listen's port
 	// + 2, or a free port; "none" = no store); s3Endpoint points clusters
 	// at another store instead, s3Region is the region it signs for.
@@ -133,7 +134,9 @@ On first start it writes an admin credential to $HEARTH_HOME/admin.token
 (mode 0600); every native API call must present it, or be signed (SigV4)
 with an access key (hearth access-keys create). The same port serves
 Amazon EMR's API (POST /, X-Amz-Target: ElasticMapReduce.*) for the aws CLI,
-boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440. The database is
+boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440.
+GET /metrics serves Prometheus metrics to a bearer token from
+$HEARTH_HOME/metrics.token (or the admin token). The database is
 $HEARTH_HOME/hearth.db (SQLite), or PostgreSQL with --database postgres://... Clusters keep running when the server
 stops; a restarted server finds them again.
 
@@ -158,6 +161,9 @@ bootstrap actions, --log-uri); hearth s3 env prints the exports for the aws
 CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.metricsInterval < 0 || (o.metricsInterval > 0 && o.metricsInterval < time.Second) {
+				return invalid(hearth.Invalid("--node-metrics-interval", o.metricsInterval.String(), "1s or more, or 0 to turn node metrics off"))
+			}
 			if o.heartbeatTimeout < 0 {
 				return invalid(hearth.Invalid("--heartbeat-timeout", o.heartbeatTimeout.String(), "must be positive, e.g. 30s"))
 			}
@@ -172,6 +178,7 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
 	f.StringVar(&o.archiveURL, "spark-archive-url", o.archiveURL, "where to download Spark releases from ($HEARTH_SPARK_ARCHIVE)")
 	f.StringVar(&o.pipIndexURL, "spark-pip-index-url", o.pipIndexURL, "package index for the PyPI fallback (pip install pyspark==<v>) when the archive fails; \"none\" turns the fallback off ($HEARTH_SPARK_PIP_INDEX_URL; default: pip's own)")
+	f.DurationVar(&o.metricsInterval, "node-metrics-interval", control.DefaultMetricsInterval, "how often agents sample their nodes' CPU, memory, disk, network and JVM heaps for the console, `hearth top` and /metrics; 0 turns it off")
 	f.DurationVar(&o.heartbeatTimeout, "heartbeat-timeout", 30*time.Second, "a node whose agent is silent this long (counted from its launch) has failed")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.region, "region", o.region, "the AWS region the EMR endpoint answers as (signatures must be scoped to it) ($HEARTH_REGION)")
@@ -291,6 +298,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		URL:                url,
 		Logger:             log,
 		HeartbeatTimeout:   o.heartbeatTimeout,
+		MetricsInterval:    metricsInterval(o.metricsInterval),
 		S3:                 s3,
 		CDSDir:             o.cdsDir(),
 	})
@@ -300,6 +308,11 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	// Two origins: the API's and the console's routes on one listener, the
 	// UI gateway on its own.
 	apiSrv := api.New(cp, token, o.region, log)
+	scrape, _, err := readOrCreate(filepath.Join(home, "metrics.token"), func() string { return hearth.NewSecret("hmt_") })
+	if err != nil {
+		return err
+	}
+	apiSrv.AcceptScrapeToken(scrape)
 	console := web.New(web.Config{
 		Control: cp, API: apiSrv, Logger: log,
 		ConsolePort: ln.Addr().(*net.TCPAddr).Port, GatewayPort: gln.Addr().(*net.TCPAddr).Port,
@@ -501,4 +514,13 @@ func syncStoreAccounts(ctx context.Context, cp *control.Server, proc *s3store.Pr
 		case <-t.C:
 		}
 	}
+}
+
+// metricsInterval is the control plane's setting for --node-metrics-interval:
+// 0 (off) becomes negative there, where 0 means the default.
+func metricsInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
