@@ -58,6 +58,7 @@ bench: build
 	$(GO) run ./bench/run -hearth $(BIN)
 	$(GO) run ./bench/ssh -hearth $(BIN)
 	$(GO) run ./bench/resilience -hearth $(BIN)
+	$(GO) run ./bench/metrics -hearth $(BIN)
 
 # Rebuilds the Spark 3 UI filter jar (committed; needs a JDK and pyspark).
 ui-filter:
