@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,7 +30,25 @@ type clusterForm struct {
 	StepConcurrencyLevel int
 	LogUri               string
 	IdleTimeout          int64
+	// Applications are the optional ones checked (Spark is always there).
+	Applications []string
+	// Bootstraps holds one bootstrap action per line: the script's path,
+	// then its arguments, separated by spaces.
+	Bootstraps string
+	// Configurations is EMR's configurations JSON, as --configurations.
+	Configurations string
+	// The first step (optional): a Spark application, its arguments one
+	// per line.
+	StepName   string
+	StepArgs   string
+	StepAction string
 }
+
+// formApplications are the applications the form offers.
+var formApplications = []string{"JupyterLab", "SparkConnect", "Ganglia"}
+
+// HasApplication reports whether the form checks application name.
+func (f clusterForm) HasApplication(name string) bool { return slices.Contains(f.Applications, name) }
 
 // defaultClusterForm is what the form shows first: the CLI's defaults and
 // a small local cluster of one master and two workers.
@@ -36,7 +56,7 @@ func defaultClusterForm() clusterForm {
 	return clusterForm{
 		Name: hearth.DefaultClusterName, ReleaseLabel: "spark-" + spark.DefaultVersion,
 		MasterType: "local.small", CoreCount: 2, CoreType: "local.small", TaskType: "local.small",
-		StepConcurrencyLevel: 1,
+		StepConcurrencyLevel: 1, StepAction: string(hearth.ActionContinue),
 	}
 }
 
@@ -53,6 +73,16 @@ func parseClusterForm(v url.Values) (clusterForm, error) {
 		AutoTerminate:        v.Get("auto_terminate") != "",
 		TerminationProtected: v.Get("termination_protected") != "",
 		LogUri:               strings.TrimSpace(v.Get("log_uri")),
+		Bootstraps:           strings.TrimSpace(v.Get("bootstrap_actions")),
+		Configurations:       strings.TrimSpace(v.Get("configurations")),
+		StepName:             strings.TrimSpace(v.Get("step_name")),
+		StepArgs:             v.Get("step_args"),
+		StepAction:           strings.ToUpper(strings.TrimSpace(v.Get("step_action"))),
+	}
+	for _, a := range formApplications {
+		if v.Get("app_"+strings.ToLower(a)) != "" {
+			f.Applications = append(f.Applications, a)
+		}
 	}
 	var err error
 	if f.CoreCount, err = formInt(v, "core_count", "core instance count", 0); err != nil {
@@ -112,12 +142,62 @@ func (f clusterForm) Spec() (hearth.ClusterSpec, error) {
 	if err != nil {
 		return hearth.ClusterSpec{}, err
 	}
-	return hearth.ClusterSpec{
+	spec := hearth.ClusterSpec{
 		Name: f.Name, ReleaseLabel: f.ReleaseLabel, InstanceGroups: groups, Tags: tags,
 		AutoTerminate: f.AutoTerminate, TerminationProtected: f.TerminationProtected,
 		Provisioner: "local", LogUri: f.LogUri, StepConcurrencyLevel: f.StepConcurrencyLevel,
-		IdleTimeout: f.IdleTimeout,
-	}, nil
+		IdleTimeout: f.IdleTimeout, BootstrapActions: f.bootstrapActions(),
+	}
+	for _, a := range f.Applications {
+		spec.Applications = append(spec.Applications, hearth.Application{Name: a})
+	}
+	if f.Configurations != "" {
+		// As the CLI reads --configurations: strict JSON.
+		dec := json.NewDecoder(strings.NewReader(f.Configurations))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec.Configurations); err != nil {
+			return spec, hearth.Invalid("configurations", abbreviate(f.Configurations), "malformed JSON: "+err.Error()+`; expected [{"Classification":"spark-defaults","Properties":{...}}]`)
+		}
+	}
+	if step, ok, err := f.firstStep(); err != nil {
+		return spec, err
+	} else if ok {
+		spec.Steps = []hearth.StepConfig{step}
+	}
+	return spec, nil
+}
+
+// bootstrapActions are the form's bootstrap actions, named as EMR's
+// console names them when no name is given.
+func (f clusterForm) bootstrapActions() []hearth.BootstrapAction {
+	var out []hearth.BootstrapAction
+	for _, line := range strings.Split(f.Bootstraps, "\n") {
+		words := strings.Fields(line)
+		if len(words) == 0 {
+			continue
+		}
+		out = append(out, hearth.BootstrapAction{Name: fmt.Sprintf("Bootstrap action %d", len(out)+1),
+			ScriptBootstrapAction: hearth.ScriptAction{Path: words[0], Args: words[1:]}})
+	}
+	return out
+}
+
+// firstStep is the form's step, ok false when it has none.
+func (f clusterForm) firstStep() (cfg hearth.StepConfig, ok bool, err error) {
+	sf := stepForm{Type: "SPARK", Name: f.StepName, ActionOnFailure: f.StepAction, Args: f.StepArgs}
+	if len(sf.ArgList()) == 0 {
+		return cfg, false, nil
+	}
+	cfg, err = sf.Config()
+	return cfg, err == nil, err
+}
+
+// abbreviate shortens a long value for an error message.
+func abbreviate(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
 }
 
 // parseTags reads "Key=Value" words separated by spaces or lines, as the
@@ -171,6 +251,32 @@ func (f clusterForm) Command() string {
 	}
 	if f.IdleTimeout != 0 {
 		args = append(args, "--auto-termination-policy IdleTimeout="+strconv.FormatInt(f.IdleTimeout, 10))
+	}
+	if len(f.Applications) > 0 {
+		var words []string
+		for _, a := range f.Applications {
+			words = append(words, "Name="+a)
+		}
+		args = append(args, "--applications "+strings.Join(words, " "))
+	}
+	for _, b := range f.bootstrapActions() {
+		item := "Path=" + b.ScriptBootstrapAction.Path + ",Name=" + b.Name
+		if len(b.ScriptBootstrapAction.Args) > 0 {
+			item += ",Args=[" + strings.Join(b.ScriptBootstrapAction.Args, ",") + "]"
+		}
+		args = append(args, "--bootstrap-actions "+ShellQuote(item))
+	}
+	if f.Configurations != "" {
+		var compact bytes.Buffer
+		if json.Compact(&compact, []byte(f.Configurations)) == nil {
+			args = append(args, "--configurations "+ShellQuote(compact.String()))
+		} else {
+			args = append(args, "--configurations "+ShellQuote(f.Configurations))
+		}
+	}
+	if _, ok, _ := f.firstStep(); ok {
+		sf := stepForm{Type: "SPARK", Name: f.StepName, ActionOnFailure: f.StepAction, Args: f.StepArgs}
+		args = append(args, "--steps "+sf.item())
 	}
 	return strings.Join(args, " \\\n    ")
 }
@@ -254,6 +360,11 @@ type stepItem struct {
 // Command is the hearth add-steps command line that adds the same step:
 // in the aws CLI's shorthand when every value allows it, else as JSON.
 func (f stepForm) Command(clusterID string) string {
+	return "hearth add-steps --cluster-id " + ShellQuote(clusterID) + " \\\n    --steps " + f.item()
+}
+
+// item is the step as one --steps argument, shell-quoted.
+func (f stepForm) item() string {
 	it := stepItem{Type: f.Type, Name: f.Name, ActionOnFailure: f.ActionOnFailure, Args: f.ArgList()}
 	if f.Type == "CUSTOM_JAR" {
 		it.Jar, it.MainClass = f.Jar, f.MainClass
@@ -261,14 +372,13 @@ func (f stepForm) Command(clusterID string) string {
 	if it.Args == nil {
 		it.Args = []string{}
 	}
-	prefix := "hearth add-steps --cluster-id " + ShellQuote(clusterID) + " \\\n    --steps "
 	plain := shorthandSafe(it.Name) && shorthandSafe(it.Jar) && shorthandSafe(it.MainClass)
 	for _, a := range it.Args {
 		plain = plain && shorthandSafe(a) && a != ""
 	}
 	if !plain {
 		b, _ := json.Marshal([]stepItem{it})
-		return prefix + ShellQuote(string(b))
+		return ShellQuote(string(b))
 	}
 	parts := []string{"Type=" + it.Type}
 	for _, kv := range [][2]string{{"Name", it.Name}, {"ActionOnFailure", it.ActionOnFailure}, {"Jar", it.Jar}, {"MainClass", it.MainClass}} {
@@ -277,7 +387,7 @@ func (f stepForm) Command(clusterID string) string {
 		}
 	}
 	parts = append(parts, "Args=["+strings.Join(it.Args, ",")+"]")
-	return prefix + ShellQuote(strings.Join(parts, ","))
+	return ShellQuote(strings.Join(parts, ","))
 }
 
 // shorthandSafe reports whether s can be a shorthand value as it is.

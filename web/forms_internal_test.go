@@ -159,3 +159,50 @@ func TestWholeRunes(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterFormApplicationsBootstrapsConfigurationsStep: the form's
+// applications, bootstrap actions, configurations and first step make the
+// spec the CLI would send for the command the form shows.
+func TestClusterFormApplicationsBootstrapsConfigurationsStep(t *testing.T) {
+	v := url.Values{
+		"name": {"full"}, "master_type": {"local.small"}, "core_count": {"1"}, "core_type": {"local.small"},
+		"app_ganglia": {"1"}, "app_sparkconnect": {"1"},
+		"bootstrap_actions": {"/opt/setup.sh --fast\n\n  s3://b/two.sh"},
+		"configurations":    {`[{"Classification": "spark-defaults", "Properties": {"spark.x": "y"}}]`},
+		"step_name":         {"first"}, "step_args": {"/tmp/app.py\n10"}, "step_action": {"cancel_and_wait"},
+	}
+	f, err := parseClusterForm(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := f.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spec.Applications) != 2 || spec.Applications[0].Name != "SparkConnect" || spec.Applications[1].Name != "Ganglia" {
+		t.Errorf("applications %+v", spec.Applications)
+	}
+	if len(spec.BootstrapActions) != 2 || spec.BootstrapActions[0].ScriptBootstrapAction.Path != "/opt/setup.sh" ||
+		strings.Join(spec.BootstrapActions[0].ScriptBootstrapAction.Args, " ") != "--fast" || spec.BootstrapActions[1].Name != "Bootstrap action 2" {
+		t.Errorf("bootstrap actions %+v", spec.BootstrapActions)
+	}
+	if len(spec.Configurations) != 1 || spec.Configurations[0].Properties["spark.x"] != "y" {
+		t.Errorf("configurations %+v", spec.Configurations)
+	}
+	if len(spec.Steps) != 1 || spec.Steps[0].Name != "first" || spec.Steps[0].ActionOnFailure != hearth.ActionCancelAndWait ||
+		strings.Join(spec.Steps[0].HadoopJarStep.Args, " ") != "spark-submit /tmp/app.py 10" {
+		t.Errorf("steps %+v", spec.Steps)
+	}
+	cmd := f.Command()
+	for _, want := range []string{"--applications Name=SparkConnect Name=Ganglia", "--bootstrap-actions 'Path=/opt/setup.sh,Name=Bootstrap action 1,Args=[--fast]'",
+		`--configurations '[{"Classification":"spark-defaults","Properties":{"spark.x":"y"}}]'`, "--steps 'Type=SPARK,Name=first,ActionOnFailure=CANCEL_AND_WAIT,Args=[/tmp/app.py,10]'"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("command lacks %s:\n%s", want, cmd)
+		}
+	}
+	v.Set("configurations", `[{"Classification": "spark-defaults", "Props": {}}]`)
+	f, _ = parseClusterForm(v)
+	if _, err := f.Spec(); err == nil || !strings.Contains(err.Error(), "configurations") {
+		t.Errorf("malformed configurations: %v", err)
+	}
+}

@@ -397,6 +397,18 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, sess *sessi
 	return nil
 }
 
+// clusterMetrics answers the cluster's metric samples as JSON, for the
+// cluster page's charts.
+func (s *Server) clusterMetrics(w http.ResponseWriter, r *http.Request, _ *session) error {
+	v, err := s.cp.ClusterMetrics(r.Context(), r.PathValue("id"), time.Time{})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(v)
+}
+
 func (s *Server) addStep(w http.ResponseWriter, r *http.Request, sess *session) error {
 	id := r.PathValue("id")
 	f := parseStepForm(r.PostForm)

@@ -115,6 +115,7 @@ func New(cfg Config) *Server {
 		{"GET", "/clusters/new/command", AuthSession, s.newClusterCommand},
 		{"POST", "/clusters", AuthForm, s.createCluster},
 		{"GET", "/clusters/{id}", AuthSession, s.clusterPage},
+		{"GET", "/clusters/{id}/metrics.json", AuthSession, s.clusterMetrics},
 		{"GET", "/clusters/{id}/terminate", AuthSession, s.terminatePage},
 		{"POST", "/clusters/{id}/terminate", AuthForm, s.terminate},
 		{"POST", "/clusters/{id}/steps", AuthForm, s.addStep},

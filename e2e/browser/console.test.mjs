@@ -29,6 +29,7 @@ const minute = 60_000;
 const slowApp = join(scratch, "slow_app.py");
 const ticks = join(scratch, "ticks.py");
 const boom = join(scratch, "boom.py");
+const hello = join(scratch, "hello.sh");
 
 function writePrograms() {
   mkdirSync(scratch, { recursive: true });
@@ -56,6 +57,7 @@ for i in range(1, 13):
 print("ticks done", flush=True)
 `);
   writeFileSync(boom, `raise ValueError("boom from the browser test")\n`);
+  writeFileSync(hello, `#!/bin/sh\necho "hello from $1"\n`, { mode: 0o755 });
 }
 
 async function shot(page, name) {
@@ -141,12 +143,24 @@ test("the console and the UI gateway, end to end", { timeout: 20 * minute }, asy
     await page.fill('input[name="core_count"]', "2");
     await page.selectOption('select[name="core_type"]', "local.small");
     await page.fill('input[name="tags"]', "team=web");
+    // What EMR's console also asks: applications, bootstrap actions,
+    // configurations and a first step.
+    await page.check('input[name="app_ganglia"]');
+    await page.fill('textarea[name="bootstrap_actions"]', hello + " browser");
+    await page.fill('textarea[name="configurations"]', '[{"Classification": "spark-defaults", "Properties": {"spark.hearth.browser": "form"}}]');
+    await page.fill('input[name="step_name"]', "first step");
+    await page.fill('textarea[name="step_args"]', ticks);
     // The equivalent command follows the form.
-    await page.waitForFunction(() => document.getElementById("cli-command").textContent.includes("--tags team=web"));
+    await page.waitForFunction(() => document.getElementById("cli-command").textContent.includes("--steps"));
     const cmd = await page.textContent("#cli-command");
     assert.match(cmd, /hearth create-cluster/);
     assert.match(cmd, /--name 'browser test'/);
     assert.match(cmd, /--instance-type local\.small --instance-count 3/);
+    assert.match(cmd, /--tags team=web/);
+    assert.match(cmd, /--applications Name=Ganglia/);
+    assert.match(cmd, /--bootstrap-actions 'Path=[^']*hello\.sh,Name=Bootstrap action 1,Args=\[browser\]'/);
+    assert.match(cmd, /--configurations '\[\{"Classification":"spark-defaults","Properties":\{"spark\.hearth\.browser":"form"\}\}\]'/);
+    assert.match(cmd, /--steps 'Type=SPARK,Name=first step,ActionOnFailure=CONTINUE,Args=\[[^']*ticks\.py\]'/);
     await shot(page, "02-create-cluster");
     await page.click('form#create-cluster button[type="submit"]');
     await page.waitForURL(/\/clusters\/j-[A-Z0-9]+$/);
@@ -159,6 +173,12 @@ test("the console and the UI gateway, end to end", { timeout: 20 * minute }, asy
     await page.waitForSelector("#spark-workers");
     assert.equal(await page.locator("#spark-workers tbody tr").count(), 2);
     assert.equal(await page.locator("#nodes tbody tr").count(), 3);
+    // What the form asked for beyond the shape.
+    const text = await page.textContent("main");
+    assert.match(text, /Ganglia: Hearth does not install Ganglia/);
+    assert.match(text, /hello\.sh/);
+    assert.match(text, /spark\.hearth\.browser/);
+    assert.match(text, /first step/);
     await shot(page, "03-cluster-waiting");
   });
 
@@ -189,6 +209,30 @@ test("the console and the UI gateway, end to end", { timeout: 20 * minute }, asy
     await page.waitForURL(/\/steps\/s-/);
     await page.goto(`${base}/clusters/${clusterId}`);
     await page.waitForSelector("#spark-apps a", { timeout: 4 * minute });
+  });
+
+  await step("the cluster page draws live metrics while the application runs", async () => {
+    await page.goto(`${base}/clusters/${clusterId}`);
+    await page.waitForFunction(() => {
+      const m = document.getElementById("metrics");
+      return m && Number(m.dataset.points) > 0 && Number(m.dataset.updates) >= 1;
+    }, null, { timeout: 2 * minute });
+    const first = await page.$eval("#metrics", (m) => Number(m.dataset.updates));
+    await page.waitForFunction((n) => Number(document.getElementById("metrics").dataset.updates) > n, first, { timeout: minute });
+    await page.waitForFunction(() => /applications running 1/.test(document.getElementById("metric-counters").textContent), null, { timeout: minute });
+    // Every chart drew something: its canvas has painted pixels.
+    for (const id of ["chart-cpu", "chart-mem", "chart-cores", "chart-apps"]) {
+      const painted = await page.$eval("#" + id, (el) => {
+        const c = el.querySelector("canvas");
+        if (!c || !c.width || !c.height) return 0;
+        const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+        return n;
+      });
+      assert.ok(painted > 100, `${id} has ${painted} painted pixels`);
+    }
+    await shot(page, "metrics");
   });
 
   await step("the proxied Spark master UI shows 2 ALIVE workers", async () => {

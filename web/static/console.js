@@ -115,7 +115,94 @@
     form.addEventListener("change", update);
   }
 
+  // Metrics: #metrics[data-metrics=URL] gets live charts of the samples at
+  // URL (control.MetricsView), fetched again every sampling interval. The
+  // charts are uPlot's (vendored in /static). #metrics records how many
+  // points it drew (data-points) and how many times (data-updates).
+  function charts() {
+    const box = document.getElementById("metrics");
+    if (!box || typeof uPlot === "undefined") return;
+    const url = box.getAttribute("data-metrics");
+    const palette = ["#d9480f", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599", "#5f3dc4", "#c2255c"];
+    const plots = {};
+    let updates = 0;
+
+    // aligned turns [{label, points: [[t, v]...]}] into uPlot's columns on
+    // the union of the series' times (seconds), null where one has no point.
+    function aligned(series) {
+      const times = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+      const index = new Map(times.map((t, i) => [t, i]));
+      const cols = series.map((s) => {
+        const col = new Array(times.length).fill(null);
+        for (const [t, v] of s.points) col[index.get(t)] = v;
+        return col;
+      });
+      return [times, ...cols];
+    }
+
+    function draw(id, series) {
+      const el = document.getElementById(id);
+      if (!el) return 0;
+      const labels = series.map((s) => s.label).join("|");
+      const data = aligned(series);
+      let p = plots[id];
+      if (!p || p.labels !== labels) {
+        if (p) p.plot.destroy();
+        const opts = {
+          width: Math.max(300, el.clientWidth || 420), height: 200,
+          scales: { x: { time: true } },
+          series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true }))],
+          axes: [{}, { size: 50 }],
+        };
+        p = plots[id] = { plot: new uPlot(opts, data, el), labels };
+      } else {
+        p.plot.setData(data);
+      }
+      return data[0].length * series.length;
+    }
+
+    const t = (iso) => Date.parse(iso) / 1000;
+    const name = (n) => n.Role.toLowerCase() + " " + n.NodeId.slice(2, 8);
+
+    async function tick() {
+      let v;
+      try {
+        const resp = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (!resp.ok) throw new Error(resp.statusText);
+        v = await resp.json();
+      } catch (e) {
+        setTimeout(tick, 5000);
+        return;
+      }
+      const nodes = v.Nodes.filter((n) => n.Samples.length > 0);
+      let points = 0;
+      points += draw("chart-cpu", nodes.map((n) => ({ label: name(n), points: n.Samples.map((s) => [t(s.Time), s.NodeCpuPercent]) })));
+      points += draw("chart-mem", nodes.map((n) => ({ label: name(n), points: n.Samples.map((s) => [t(s.Time), s.NodeRssMB]) })));
+      const workers = v.Nodes.filter((n) => v.Cluster.some((c) => c.WorkerCoresUsed && n.NodeId in c.WorkerCoresUsed));
+      points += draw("chart-cores", workers.map((n) => ({
+        label: name(n),
+        points: v.Cluster.filter((c) => c.WorkerCoresUsed && n.NodeId in c.WorkerCoresUsed).map((c) => [t(c.Time), c.WorkerCoresUsed[n.NodeId]]),
+      })));
+      points += draw("chart-apps", [
+        { label: "running", points: v.Cluster.map((c) => [t(c.Time), c.AppsRunning]) },
+        { label: "pending", points: v.Cluster.map((c) => [t(c.Time), c.AppsPending]) },
+      ]);
+      const last = v.Cluster[v.Cluster.length - 1];
+      if (last) {
+        document.getElementById("metric-counters").textContent =
+          (last.IsIdle ? "Idle" : "Busy") + " · applications running " + last.AppsRunning + ", pending " + last.AppsPending +
+          " · steps running " + last.StepsRunning + " · workers " + last.AliveWorkers +
+          " · cores " + last.CoresUsed + "/" + last.CoresTotal + " · memory " + last.MemoryUsedMB + "/" + last.MemoryTotalMB + " MB";
+      }
+      box.dataset.points = String(points);
+      box.dataset.updates = String(++updates);
+      setTimeout(tick, Math.max(1000, (v.IntervalSeconds || 5) * 1000));
+    }
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    charts();
     live();
     bindConfirms(document);
     preview();
