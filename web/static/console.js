@@ -140,11 +140,17 @@
       return [times, ...cols];
     }
 
-    function draw(id, series) {
+    // draw charts series in element id; with total, a last series sums the
+    // others at each time (the cluster's figure).
+    function draw(id, series, total) {
       const el = document.getElementById(id);
       if (!el) return 0;
-      const labels = series.map((s) => s.label).join("|");
       const data = aligned(series);
+      if (total && series.length > 1) {
+        series = [...series, { label: "cluster" }];
+        data.push(data[0].map((_, i) => data.slice(1).reduce((sum, col) => col[i] == null ? sum : (sum ?? 0) + col[i], null)));
+      }
+      const labels = series.map((s) => s.label).join("|");
       let p = plots[id];
       if (!p || p.labels !== labels) {
         if (p) p.plot.destroy();
@@ -161,7 +167,10 @@
       return data[0].length * series.length;
     }
 
-    const t = (iso) => Date.parse(iso) / 1000;
+    // Times are put in buckets of the sampling interval, so that the
+    // nodes' samples (each agent keeps its own clock) line up.
+    let every = 5;
+    const t = (iso) => Math.round(Date.parse(iso) / 1000 / every) * every;
     const name = (n) => n.Role.toLowerCase() + " " + n.NodeId.slice(2, 8);
 
     async function tick() {
@@ -174,15 +183,16 @@
         setTimeout(tick, 5000);
         return;
       }
+      every = v.IntervalSeconds || 5;
       const nodes = v.Nodes.filter((n) => n.Samples.length > 0);
       let points = 0;
-      points += draw("chart-cpu", nodes.map((n) => ({ label: name(n), points: n.Samples.map((s) => [t(s.Time), s.NodeCpuPercent]) })));
-      points += draw("chart-mem", nodes.map((n) => ({ label: name(n), points: n.Samples.map((s) => [t(s.Time), s.NodeRssMB]) })));
+      points += draw("chart-cpu", nodes.map((n) => ({ label: name(n), points: n.Samples.map((s) => [t(s.Time), s.NodeCpuPercent]) })), true);
+      points += draw("chart-mem", nodes.map((n) => ({ label: name(n), points: n.Samples.map((s) => [t(s.Time), s.NodeRssMB]) })), true);
       const workers = v.Nodes.filter((n) => v.Cluster.some((c) => c.WorkerCoresUsed && n.NodeId in c.WorkerCoresUsed));
       points += draw("chart-cores", workers.map((n) => ({
         label: name(n),
         points: v.Cluster.filter((c) => c.WorkerCoresUsed && n.NodeId in c.WorkerCoresUsed).map((c) => [t(c.Time), c.WorkerCoresUsed[n.NodeId]]),
-      })));
+      })), true);
       points += draw("chart-apps", [
         { label: "running", points: v.Cluster.map((c) => [t(c.Time), c.AppsRunning]) },
         { label: "pending", points: v.Cluster.map((c) => [t(c.Time), c.AppsPending]) },
