@@ -28,7 +28,10 @@ import (
 	"github.com/hearthcluster/hearth/store/sqlite"
 )
 
-const adminToken = "admin-token"
+const (
+	adminToken  = "admin-token"
+	scrapeToken = "scrape-token"
+)
 
 // fakeProvisioner is a "local" provisioner that never starts anything:
 // these tests need clusters in the store, not running ones.
@@ -79,7 +82,9 @@ func newEnv(t *testing.T) *tenv {
 		URL:       "http://127.0.0.1:1",
 		Logger:    log,
 	})
-	srv := httptest.NewServer(api.New(e.cp, adminToken, "us-east-1", log).Handler())
+	a := api.New(e.cp, adminToken, "us-east-1", log)
+	a.AcceptScrapeToken(scrapeToken)
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	k, secret, err := e.cp.CreateAccessKey(ctx, "api_test")
@@ -443,4 +448,39 @@ func (e *tenv) clusterWithStep() (*hearth.Cluster, []string) {
 		e.t.Fatal(err)
 	}
 	return c, ids
+}
+
+// TestMetricsNeedTheScrapeToken: /metrics answers the scrape token or the
+// admin token, nothing else (an access key is for the API, not scrapes);
+// and it counts the requests it has seen by route and status code.
+func TestMetricsNeedTheScrapeToken(t *testing.T) {
+	e := newEnv(t)
+	get := func(token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, e.url+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, bad := range []string{"", "wrong", e.secret} {
+		if code, _ := get(bad); code != http.StatusUnauthorized {
+			t.Errorf("/metrics with %q: %d, want 401", bad, code)
+		}
+	}
+	for _, good := range []string{scrapeToken, adminToken} {
+		code, body := get(good)
+		if code != http.StatusOK || !strings.Contains(body, "hearth_clusters{") {
+			t.Errorf("/metrics with a good token: %d\n%.500s", code, body)
+		}
+	}
+	_, body := get(scrapeToken)
+	if !strings.Contains(body, `hearth_api_request_seconds_count{code="401",route="GET /metrics"} 3`) {
+		t.Errorf("the refused scrapes are not counted by route and code:\n%s", body)
+	}
 }
