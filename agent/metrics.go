@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/proc"
 )
 
 // The agent samples its host and its node's processes from /proc every
@@ -215,27 +215,10 @@ func readNet() (rx, tx uint64, ok bool) {
 // readProcs reads every process's /proc/<pid>/stat.
 func readProcs() map[int]procStat {
 	out := map[int]procStat{}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return out
-	}
 	page := uint64(os.Getpagesize()) / 1024
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The command name (field 2) is in parentheses and may hold spaces.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 22 { // f[0] is field 3 (state)
+	for _, pid := range proc.Pids() {
+		f, err := proc.Stat(pid)
+		if err != nil || len(f) < 22 { // f[0] is field 3 (state)
 			continue
 		}
 		num := func(k int) uint64 { n, _ := strconv.ParseUint(f[k-3], 10, 64); return n }

@@ -67,29 +67,26 @@ type history struct {
 func (h *history) addNode(id string, m hearth.NodeMetrics) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.nodes == nil {
-		h.nodes = map[string]*ring[hearth.NodeMetrics]{}
-	}
-	r := h.nodes[id]
-	if r == nil {
-		r = &ring[hearth.NodeMetrics]{}
-		h.nodes[id] = r
-	}
-	r.add(m)
+	push(&h.nodes, id, m)
 }
 
 func (h *history) addCluster(id string, m hearth.ClusterMetrics) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.clusters == nil {
-		h.clusters = map[string]*ring[hearth.ClusterMetrics]{}
+	push(&h.clusters, id, m)
+}
+
+// push adds v to the ring of id in *rings, making either as needed.
+func push[T any](rings *map[string]*ring[T], id string, v T) {
+	if *rings == nil {
+		*rings = map[string]*ring[T]{}
 	}
-	r := h.clusters[id]
+	r := (*rings)[id]
 	if r == nil {
-		r = &ring[hearth.ClusterMetrics]{}
-		h.clusters[id] = r
+		r = &ring[T]{}
+		(*rings)[id] = r
 	}
-	r.add(m)
+	r.add(v)
 }
 
 // forget drops the samples of an ended cluster and its nodes.

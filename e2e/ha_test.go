@@ -157,14 +157,7 @@ func daemonPID(n *hearth.Node, name string) int {
 // machine's sudden death would.
 func killSession(t *testing.T, pid int) {
 	t.Helper()
-	members := proc.SessionMembers(pid)
-	if len(members) < 2 {
-		t.Fatalf("session %d has %d processes; want the agent and its daemons", pid, len(members))
-	}
-	for _, p := range members {
-		syscall.Kill(p, syscall.SIGSTOP) // none may react to another's death
-	}
-	for _, p := range members {
-		syscall.Kill(p, syscall.SIGKILL)
+	if killed := proc.KillSession(pid); len(killed) < 2 {
+		t.Fatalf("session %d had %d processes; want the agent and its daemons", pid, len(killed))
 	}
 }

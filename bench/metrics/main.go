@@ -20,6 +20,7 @@ import (
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/bench/internal/benchutil"
+	"github.com/hearthcluster/hearth/internal/proc"
 )
 
 type config struct {
@@ -196,13 +197,8 @@ func measure(ctx context.Context, h *benchutil.Hearth, on bool, window time.Dura
 
 // cpuMillis is pid's user + system CPU time in milliseconds.
 func cpuMillis(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
+	f, err := proc.Stat(pid) // f[0] is field 3; utime and stime are 14 and 15
+	if err != nil || len(f) < 13 {
 		return 0
 	}
 	u, _ := strconv.ParseFloat(f[11], 64)

@@ -278,13 +278,7 @@ func (c *hearthCluster) loseWorker(ctx context.Context, wholeNode bool) (float64
 		return 0, fmt.Errorf("no running CORE node")
 	}
 	if wholeNode {
-		members := proc.SessionMembers(core.Observed.AgentPID)
-		for _, p := range members {
-			syscall.Kill(p, syscall.SIGSTOP)
-		}
-		for _, p := range members {
-			syscall.Kill(p, syscall.SIGKILL)
-		}
+		proc.KillSession(core.Observed.AgentPID)
 	} else if pid := daemonPID(core, "worker"); pid > 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
 	} else {

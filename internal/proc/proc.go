@@ -93,6 +93,20 @@ func members(field, id int) []int {
 // SessionMembers lists the live (non-zombie) processes of session sid.
 func SessionMembers(sid int) []int { return members(3, sid) }
 
+// KillSession kills every process of session sid at once, as a machine's
+// sudden death would: all are stopped first, so none reacts to another's
+// death, then killed. It returns the pids it killed.
+func KillSession(sid int) []int {
+	pids := SessionMembers(sid)
+	for _, p := range pids {
+		syscall.Kill(p, syscall.SIGSTOP)
+	}
+	for _, p := range pids {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+	return pids
+}
+
 // GroupMembers lists the live (non-zombie) processes of process group pgid.
 func GroupMembers(pgid int) []int { return members(2, pgid) }
 
