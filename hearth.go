@@ -125,6 +125,9 @@ type Cluster struct {
 	SparkVersion string      `json:"SparkVersion"`
 	Spark        SparkAccess `json:"Spark"`
 	Notes        []string    `json:"Notes,omitempty"`
+	// WarmPool names the warm pool (a release label) a pool cluster waits
+	// in; "" for every cluster a user created or adopted.
+	WarmPool string `json:"WarmPool,omitempty"`
 }
 
 // SparkAccess says where the cluster's Spark master listens once it runs.

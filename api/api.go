@@ -75,6 +75,7 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"POST", "/api/v1/clusters", AuthAdmin, s.createCluster},
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
+		{"GET", "/api/v1/warm-pool", AuthAdmin, s.warmPool},
 		{"GET", "/api/v1/clusters/{id}/spark-client", AuthAdmin, s.sparkClient},
 		{"GET", "/api/v1/clusters/{id}/metrics", AuthAdmin, s.clusterMetrics},
 		{"GET", "/metrics", AuthScrape, s.prometheus},
@@ -367,6 +368,19 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, _ *hearth.
 		states = append(states, st)
 	}
 	cs, err := s.cp.ListClusters(r.Context(), states...)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []*hearth.Cluster{}
+	}
+	writeJSON(w, http.StatusOK, ListClustersResult{Clusters: cs})
+	return nil
+}
+
+// warmPool lists the warm pool's clusters (list-clusters leaves them out).
+func (s *Server) warmPool(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	cs, err := s.cp.WarmPool(r.Context())
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,13 @@ func (c *Client) ListClusters(ctx context.Context, states ...hearth.ClusterState
 	return out.Clusters, err
 }
 
+// WarmPool lists the server's warm pool clusters.
+func (c *Client) WarmPool(ctx context.Context) ([]*hearth.Cluster, error) {
+	var out api.ListClustersResult
+	err := c.Do(ctx, http.MethodGet, "/api/v1/warm-pool", nil, &out)
+	return out.Clusters, err
+}
+
 // DescribeCluster returns a cluster and its nodes.
 func (c *Client) DescribeCluster(ctx context.Context, id string) (*control.ClusterView, error) {
 	var out control.ClusterView

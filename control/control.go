@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,6 +63,9 @@ type Config struct {
 	// CDSDir holds the class-data archives of host-bound nodes' daemons;
 	// "" turns class-data sharing off.
 	CDSDir string
+	// WarmPool keeps idle single-node clusters ready for creates of their
+	// shape to adopt (none when empty).
+	WarmPool []PoolSpec
 }
 
 // ProvisionerTag, as a cluster tag, chooses the provisioner of a cluster
@@ -99,6 +103,7 @@ type Server struct {
 
 	history     history
 	instruments *instruments
+	pool        *pool
 }
 
 // New returns a control plane for cfg.
@@ -140,6 +145,7 @@ func New(cfg Config) *Server {
 	s.runtimes = newRuntimes(install, s.now, s.changes.notify)
 	s.objects = objstore.ForAccess(cfg.S3)
 	s.bundles = &bundles{dir: cfg.BundleDir, notify: s.changes.notify, byVers: map[string]*packing{}}
+	s.pool = newPool(cfg.WarmPool)
 	s.cds = &cdsArchives{dir: cfg.CDSDir, findJava: cfg.FindJava, log: cfg.Logger, ctx: context.Background(),
 		paths: map[string]string{}, tried: map[string]time.Time{}}
 	for _, p := range cfg.Provisioners {
@@ -174,7 +180,15 @@ type ClusterView struct {
 // reconcile loop takes it from there. A spec that cannot run (bad shape,
 // unknown release, no Java, more than the host can hold) is rejected with
 // an error wrapping hearth.ErrInvalid and nothing is stored.
+//
+// A spec of the warm pool's shape adopts a ready pool cluster instead.
 func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*hearth.Cluster, error) {
+	return s.createCluster(ctx, spec, "")
+}
+
+// createCluster is CreateCluster; a pool cluster names its pool (a release
+// label) and is made only if the host can give it its full size.
+func (s *Server) createCluster(ctx context.Context, spec hearth.ClusterSpec, pool string) (*hearth.Cluster, error) {
 	if spec.ReleaseLabel == "" {
 		spec.ReleaseLabel = "spark-" + spark.DefaultVersion
 	}
@@ -220,6 +234,13 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 			return nil, err
 		}
 	}
+	var drain []*hearth.Cluster // pool clusters that make room for c
+	if pool == "" {
+		adopted, err := s.adopt(ctx, c, steps)
+		if !errors.Is(err, errNoWarmCluster) {
+			return adopted, err
+		}
+	}
 	if hb, ok := prov.(hearth.HostBound); ok {
 		java, err := s.cfg.FindJava(ctx)
 		if err != nil {
@@ -237,15 +258,39 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 		if err != nil {
 			return nil, err
 		}
+		var warm []*hearth.Cluster // the pool's, which yield to a user's cluster
 		for _, other := range live {
-			if other.Provisioner == c.Provisioner {
-				host.CommittedMB += other.HostMemoryMB()
-				host.CommittedBy++
+			if other.Provisioner != c.Provisioner {
+				continue
 			}
+			if other.WarmPool != "" && other.Status.State.Active() && pool == "" {
+				warm = append(warm, other)
+				continue
+			}
+			host.CommittedMB += other.HostMemoryMB()
+			host.CommittedBy++
 		}
+		sized := c.HostMemoryMB()
+		probe := *c
+		probe.InstanceGroups = slices.Clone(c.InstanceGroups)
 		notes, err := hearth.FitToHost(c, host)
 		if err != nil {
 			return nil, err
+		}
+		if len(warm) > 0 {
+			// The pool never shrinks a user's cluster: when it would, its
+			// clusters end, and it refills once the host has room again.
+			withWarm := host
+			for _, w := range warm {
+				withWarm.CommittedMB += w.HostMemoryMB()
+				withWarm.CommittedBy++
+			}
+			if _, err := hearth.FitToHost(&probe, withWarm); err != nil || probe.HostMemoryMB() < c.HostMemoryMB() {
+				drain = warm
+			}
+		}
+		if pool != "" && c.HostMemoryMB() < sized {
+			return nil, fmt.Errorf("%w: the host has no room for a full-size pool cluster", hearth.ErrConflict)
 		}
 		c.Notes = append(c.Notes, notes...)
 	}
@@ -259,10 +304,14 @@ func (s *Server) CreateCluster(ctx context.Context, spec hearth.ClusterSpec) (*h
 		}
 		c.Notes = append(c.Notes, notes...)
 	}
+	c.WarmPool = pool
 	if err := s.store.CreateCluster(ctx, c, nodes, steps); err != nil {
 		return nil, err
 	}
 	s.log.Info("cluster created", "cluster", c.Id, "name", c.Name, "release", c.ReleaseLabel, "nodes", len(nodes), "steps", len(steps))
+	if len(drain) > 0 {
+		s.drainPool(ctx, drain, c.Id)
+	}
 	s.changes.notify()
 	return c, nil
 }
@@ -293,12 +342,14 @@ func (s *Server) DescribeCluster(ctx context.Context, id string) (*ClusterView, 
 	return v, nil
 }
 
-// ListClusters returns the clusters in the given states, newest first.
+// ListClusters returns the clusters in the given states, newest first,
+// leaving out the warm pool's (WarmPool lists those).
 func (s *Server) ListClusters(ctx context.Context, states ...hearth.ClusterState) ([]*hearth.Cluster, error) {
 	cs, err := s.store.Clusters(ctx, states...)
 	if err != nil {
 		return nil, err
 	}
+	cs = slices.DeleteFunc(cs, func(c *hearth.Cluster) bool { return c.WarmPool != "" })
 	for _, c := range cs {
 		nodes, err := s.store.Nodes(ctx, c.Id)
 		if err != nil {

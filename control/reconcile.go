@@ -40,6 +40,9 @@ func (s *Server) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("list clusters", "err", err)
 		}
+		if err == nil {
+			s.tendPool(ctx, clusters)
+		}
 		for _, c := range clusters {
 			if !s.claim(c.Id) {
 				continue

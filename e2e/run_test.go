@@ -5,6 +5,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearthcluster/hearth"
 )
@@ -35,6 +36,43 @@ func TestRun(t *testing.T) {
 				t.Errorf("hearth run of a script exiting 3: exit %d, stdout %q", r.code, r.stdout)
 			}
 		}},
+		{"WarmPool", func(t *testing.T) {
+			e := newEnvArgs(t, []string{"--warm-pool", "1"})
+			pooled := e.awaitWarm(hearth.ClusterWaiting, "")
+			if listed := decodeJSON[struct{ Clusters []*hearth.Cluster }](t, e.ok("list-clusters")).Clusters; len(listed) != 0 {
+				t.Fatalf("list-clusters shows the warm pool: %+v", listed)
+			}
+			r := e.hearth("run", stepsWordcount(t), text)
+			if r.code != 0 || !strings.Contains(r.stderr, "cluster "+pooled+" (") || !strings.Contains(r.stderr, "adopted from the server's warm pool") {
+				t.Fatalf("hearth run with a warm pool: exit %d, want the pool's %s adopted\nstderr: %s", r.code, pooled, r.stderr)
+			}
+			checkWordCounts(t, r.stdout, wordcountText)
+			// The adopted cluster is the user's: listed, named, ended by the run.
+			listed := decodeJSON[struct{ Clusters []*hearth.Cluster }](t, e.ok("list-clusters")).Clusters
+			if len(listed) != 1 || listed[0].Id != pooled || listed[0].Name != "hearth run" || listed[0].Status.State != hearth.ClusterTerminated {
+				t.Fatalf("after hearth run on the pool: %+v", listed)
+			}
+			// The pool refills, and a run of another shape does not adopt.
+			refill := e.awaitWarm(hearth.ClusterWaiting, pooled)
+			failing := e.hearth("run", "--instance-count", "2", failing)
+			if failing.code != 3 || strings.Contains(failing.stderr, "warm pool") {
+				t.Fatalf("a 2-node run: exit %d\nstderr: %s", failing.code, failing.stderr)
+			}
+			if now := e.awaitWarm(hearth.ClusterWaiting, pooled); now != refill {
+				t.Fatalf("a 2-node run took the pool's %s (now %s)", refill, now)
+			}
+			// A server restarted without a pool ends the pool's cluster.
+			e.stopServer()
+			e.serverArgs = nil
+			e.startServer()
+			deadline := time.Now().Add(2 * time.Minute)
+			for len(decodeJSON[struct{ Clusters []*hearth.Cluster }](t, e.ok("warm-pool")).Clusters) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the pool's cluster outlived a server started without --warm-pool")
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}},
 		{"InProcess", func(t *testing.T) {
 			e := &env{t: t, home: t.TempDir(), endpoint: "http://" + freeAddr(t)} // nothing listens there
 			r := e.hearth("run", "--instance-count", "2", stepsWordcount(t), text)
@@ -45,4 +83,22 @@ func TestRun(t *testing.T) {
 			e.assertNoProcesses() // the in-process server's store and cluster went with it
 		}},
 	})
+}
+
+// awaitWarm waits for the warm pool to hold a cluster in state other than
+// not, and returns its id.
+func (e *env) awaitWarm(state hearth.ClusterState, not string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		for _, c := range decodeJSON[struct{ Clusters []*hearth.Cluster }](e.t, e.ok("warm-pool")).Clusters {
+			if c.Id != not && c.Status.State == state {
+				return c.Id
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no warm pool cluster became %s; server log tail:\n%s", state, tailString(e.file("server.log"), 3000))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/client"
+	"github.com/hearthcluster/hearth/control"
 	"github.com/hearthcluster/hearth/shorthand"
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
@@ -365,6 +366,41 @@ func newListClustersCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&failed, "failed", false, "only TERMINATED_WITH_ERRORS clusters")
 	cmd.Flags().StringSliceVar(&states, "cluster-states", nil, "only clusters in these states")
 	return cmd
+}
+
+func newWarmPoolCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "warm-pool",
+		Short: "List the server's warm pool: idle clusters that creates of their shape adopt",
+		Long: `List the clusters of the server's warm pool (hearth server --warm-pool),
+which list-clusters leaves out. A create-cluster or hearth run of a pool
+cluster's shape (one ` + control.PoolInstanceType + ` node, its release, no bootstrap actions,
+applications or configurations of its own) adopts a ready one: it becomes
+that cluster, with the caller's name, tags and steps.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cs, err := c.WarmPool(cmd.Context())
+			if err != nil {
+				return err
+			}
+			type summary struct {
+				Id           string               `json:"Id"`
+				ReleaseLabel string               `json:"ReleaseLabel"`
+				Status       hearth.ClusterStatus `json:"Status"`
+			}
+			out := struct {
+				Clusters []summary `json:"Clusters"`
+			}{Clusters: []summary{}}
+			for _, cl := range cs {
+				out.Clusters = append(out.Clusters, summary{cl.Id, cl.ReleaseLabel, cl.Status})
+			}
+			return printJSON(cmd.OutOrStdout(), out)
+		},
+	}
 }
 
 func newDescribeClusterCmd(g *globals) *cobra.Command {

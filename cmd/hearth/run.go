@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/client"
+	"github.com/hearthcluster/hearth/control"
 	"github.com/spf13/cobra"
 )
 
@@ -81,6 +83,9 @@ process for the duration (its log: $HEARTH_HOME/run-server.log).`,
 				shape = "1 " + instanceType + " node running the master and a worker; --instance-count N for more"
 			case 2:
 				shape = "2 " + instanceType + " nodes: 1 master, 1 worker"
+			}
+			if v, err := c.DescribeCluster(ctx, id); err == nil && slices.ContainsFunc(v.Cluster.Notes, func(n string) bool { return strings.HasPrefix(n, control.AdoptedNote) }) {
+				shape += "; adopted from the server's warm pool"
 			}
 			fmt.Fprintf(os.Stderr, "hearth run: cluster %s (%s)\n", id, shape)
 			if _, err := waitWithProgress(ctx, c, id, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating); err != nil {
@@ -177,6 +182,7 @@ func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func()
 	go func() {
 		o := defaultServerOptions(g)
 		o.listen = "127.0.0.1:0"
+		o.warmPool = nil // a pool would outlive this process with no one to adopt it
 		done <- runServer(srvCtx, o, slog.New(slog.NewTextHandler(logf, nil)), ready)
 	}()
 	stop := func() {

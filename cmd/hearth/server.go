@@ -63,6 +63,8 @@ type serverOptions struct {
 	provisioner string
 	// ec2 configures the ec2 provisioner (no subnet: not set up).
 	ec2 ec2prov.Config
+	// warmPool is --warm-pool: N or RELEASE=N, repeatable.
+	warmPool []string
 }
 
 func defaultServerOptions(g *globals) serverOptions {
@@ -81,6 +83,7 @@ func defaultServerOptions(g *globals) serverOptions {
 		mavenURL:      envOr("HEARTH_MAVEN_URL", spark.DefaultMavenURL),
 		jarCache:      os.Getenv("HEARTH_JAR_CACHE"),
 		cdsCache:      os.Getenv("HEARTH_CDS_CACHE"),
+		warmPool:      strings.FieldsFunc(os.Getenv("HEARTH_WARM_POOL"), func(r rune) bool { return r == ',' || r == ' ' }),
 		advertiseURL:  os.Getenv("HEARTH_ADVERTISE_URL"),
 		agentListen:   os.Getenv("HEARTH_AGENT_LISTEN"),
 		provisioner:   envOr("HEARTH_PROVISIONER", "local"),
@@ -164,6 +167,9 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 			if o.metricsInterval < 0 || (o.metricsInterval > 0 && o.metricsInterval < time.Second) {
 				return invalid(hearth.Invalid("--node-metrics-interval", o.metricsInterval.String(), "1s or more, or 0 to turn node metrics off"))
 			}
+			if _, err := o.poolSpecs(); err != nil {
+				return invalid(err)
+			}
 			if o.heartbeatTimeout < 0 {
 				return invalid(hearth.Invalid("--heartbeat-timeout", o.heartbeatTimeout.String(), "must be positive, e.g. 30s"))
 			}
@@ -191,6 +197,7 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	f.StringVar(&o.agentListen, "agent-listen", o.agentListen, "address the agents' TLS listener binds ($HEARTH_AGENT_LISTEN; default: --advertise-url's host and port)")
 	f.StringVar(&o.provisioner, "provisioner", o.provisioner, "provisioner of clusters that name none: local, ssh or ec2 ($HEARTH_PROVISIONER); EMR API callers choose with the tag hearth:provisioner")
 	addEC2Flags(f, &o.ec2)
+	f.StringArrayVar(&o.warmPool, "warm-pool", o.warmPool, "keep N idle single-node "+control.PoolInstanceType+" clusters of the default release ready (N), or of a release (RELEASE=N; repeat for several); hearth run and create-cluster of that shape without bootstrap actions adopt one at once, and the pool refills in the background where the host has room ($HEARTH_WARM_POOL; default: none)")
 	f.StringVar(&o.jarCache, "jar-cache", o.jarCache, "directory the S3A connector's jars are kept in ($HEARTH_JAR_CACHE; default: $HEARTH_HOME/runtime/maven)")
 	return cmd
 }
@@ -286,6 +293,10 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	ec2Cfg := o.ec2
 	ec2Cfg.Owner = ca.Fingerprint()[:len("SHA256:")+16] // this control plane, as long as its home lives
 	ec2Prov := &ec2prov.Provisioner{Cfg: ec2Cfg, Store: store, ServerURL: o.advertiseURL, CAPEM: ca.CertPEM, Logger: log}
+	pool, err := o.poolSpecs()
+	if err != nil {
+		return err
+	}
 	cp := control.New(control.Config{
 		Store:              store,
 		Provisioners:       []hearth.Provisioner{&local.Provisioner{Home: home}, sshProv, ec2Prov},
@@ -301,6 +312,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		MetricsInterval:    metricsInterval(o.metricsInterval),
 		S3:                 s3,
 		CDSDir:             o.cdsDir(),
+		WarmPool:           pool,
 	})
 	if s3proc != nil {
 		go syncStoreAccounts(runCtx, cp, s3proc, *s3, log)
@@ -523,4 +535,17 @@ func metricsInterval(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// poolSpecs parses --warm-pool.
+func (o serverOptions) poolSpecs() ([]control.PoolSpec, error) {
+	var out []control.PoolSpec
+	for _, v := range o.warmPool {
+		sp, err := control.ParsePoolSpec(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sp)
+	}
+	return out, nil
 }
