@@ -56,7 +56,6 @@ const AdoptedNote = "Adopted from the warm pool"
 // hearth run's default.
 const PoolInstanceType = "local.medium"
 
-
 // poolRetry is how long a pool waits after a pool cluster could not be
 // made, or failed, before it makes another.
 const poolRetry = 30 * time.Second
@@ -106,8 +105,8 @@ type pool struct {
 	// provisioner runs pool clusters: "local", whose nodes live on the
 	// control plane's host.
 	provisioner string
-	failed map[string]time.Time // release label -> when making one last failed
-	alive  map[string]string    // pool cluster id -> release label, as last seen
+	failed      map[string]time.Time // release label -> when making one last failed
+	alive       map[string]string    // pool cluster id -> release label, as last seen
 }
 
 func newPool(specs []PoolSpec) *pool {

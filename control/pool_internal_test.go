@@ -60,7 +60,7 @@ func warm(t *testing.T, s *Server) []*hearth.Cluster {
 func runSpec(name string) hearth.ClusterSpec {
 	groups, _ := hearth.InstanceGroupsFromCount(PoolInstanceType, 1)
 	return hearth.ClusterSpec{Name: name, Provisioner: "inert", InstanceGroups: groups, AutoTerminate: true,
-		Tags: []hearth.Tag{{Key: "team", Value: "data"}},
+		Tags:  []hearth.Tag{{Key: "team", Value: "data"}},
 		Steps: []hearth.StepConfig{{Name: "pi", HadoopJarStep: hearth.HadoopJarStepConfig{Jar: "command-runner.jar", Args: []string{"spark-submit", "/bin/sh"}}}}}
 }
 
