@@ -208,9 +208,10 @@ func (s *Server) claimWarm(ctx context.Context, id, key string, want *hearth.Clu
 }
 
 // tendPool keeps each pool at its size: it makes the pool clusters that
-// are missing, one per pass and only where the host has room for one at
-// full size, and terminates those beyond the size (a server restarted with
-// a smaller pool). live are the active clusters.
+// are missing, one per pass, only where the host has room for one at full
+// size and only while no step runs or waits on the host; and it
+// terminates those beyond the size (a server restarted with a smaller
+// pool). live are the active clusters.
 func (s *Server) tendPool(ctx context.Context, live []*hearth.Cluster) {
 	want := map[string]int{}
 	for _, sp := range s.pool.specs {
@@ -244,10 +245,20 @@ func (s *Server) tendPool(ctx context.Context, live []*hearth.Cluster) {
 		}
 	}
 	s.pool.alive = seen
+	busy := -1 // unknown until a pool is short
 	for _, sp := range s.pool.specs {
 		label := sp.label()
 		if have[label] >= sp.Size || time.Since(s.pool.failed[label]) < poolRetry {
 			continue
+		}
+		if busy == -1 {
+			busy = 0
+			if s.hostBusy(ctx, live) {
+				busy = 1
+			}
+		}
+		if busy == 1 {
+			continue // refill when no job would compete with it for the host
 		}
 		c, err := s.createCluster(ctx, sp.clusterSpec(s.pool.provisioner), label)
 		if err != nil {
@@ -275,6 +286,24 @@ func (s *Server) drainPool(ctx context.Context, warm []*hearth.Cluster, id strin
 		})
 	}
 	s.changes.notify()
+}
+
+// hostBusy reports whether a cluster on the pool's provisioner runs or
+// waits to run a step: starting a pool cluster's JVMs then would take CPU
+// from that job, on the very host the pool is meant to speed up.
+func (s *Server) hostBusy(ctx context.Context, live []*hearth.Cluster) bool {
+	for _, c := range live {
+		if c.Provisioner != s.pool.provisioner || c.WarmPool != "" || !c.Status.State.Active() {
+			continue
+		}
+		if c.Status.State == hearth.ClusterRunning {
+			return true
+		}
+		if steps, err := s.store.Steps(ctx, c.Id, hearth.StepPending, hearth.StepRunning); err != nil || len(steps) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // WarmPool lists the pool's clusters that have not ended.

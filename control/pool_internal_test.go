@@ -128,6 +128,17 @@ func TestWarmPoolAdoption(t *testing.T) {
 	if len(warm(t, s)) != 0 {
 		t.Fatal("the adopted cluster is still in the pool")
 	}
+	// The pool refills once no step would compete with the new cluster.
+	tend(t, s)
+	if n := len(warm(t, s)); n != 0 {
+		t.Fatalf("the pool refilled while the adopted cluster's step waited to run (%d)", n)
+	}
+	if _, err := s.store.UpdateStep(ctx, c.Id, steps[0].Id, func(st *hearth.Step) error {
+		st.Status.State = hearth.StepCompleted
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	tend(t, s)
 	if refilled := warm(t, s); len(refilled) != 1 || refilled[0].Id == c.Id {
 		t.Fatalf("the pool did not refill: %v", refilled)

@@ -24,6 +24,7 @@ func TestRun(t *testing.T) {
 				t.Fatalf("hearth run: exit %d\nstderr: %s", r.code, r.stderr)
 			}
 			checkWordCounts(t, r.stdout, wordcountText)
+			e.ok("wait", "cluster-terminated", "--cluster-id", clusterOf(t, r.stderr), "--timeout", "2m") // the server ends it after run exits
 			clusters := decodeJSON[struct{ Clusters []*hearth.Cluster }](t, e.ok("list-clusters")).Clusters
 			if len(clusters) != 1 || clusters[0].Status.State != hearth.ClusterTerminated {
 				t.Fatalf("after hearth run: %+v", clusters)
@@ -47,6 +48,7 @@ func TestRun(t *testing.T) {
 				t.Fatalf("hearth run with a warm pool: exit %d, want the pool's %s adopted\nstderr: %s", r.code, pooled, r.stderr)
 			}
 			checkWordCounts(t, r.stdout, wordcountText)
+			e.ok("wait", "cluster-terminated", "--cluster-id", pooled, "--timeout", "2m")
 			// The adopted cluster is the user's: listed, named, ended by the run.
 			listed := decodeJSON[struct{ Clusters []*hearth.Cluster }](t, e.ok("list-clusters")).Clusters
 			if len(listed) != 1 || listed[0].Id != pooled || listed[0].Name != "hearth run" || listed[0].Status.State != hearth.ClusterTerminated {
@@ -101,4 +103,16 @@ func (e *env) awaitWarm(state hearth.ClusterState, not string) string {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+}
+
+// clusterOf reads the cluster id from hearth run's "hearth run: cluster
+// j-... (" line.
+func clusterOf(t *testing.T, stderr string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(stderr, "hearth run: cluster ")
+	id, _, _ := strings.Cut(rest, " ")
+	if !ok || !strings.HasPrefix(id, "j-") {
+		t.Fatalf("hearth run named no cluster: %s", stderr)
+	}
+	return id
 }

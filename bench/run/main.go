@@ -43,6 +43,8 @@ type config struct {
 	timeout   time.Duration
 	linger    time.Duration
 	keep      bool
+	cold      bool // the cold experiment: hearth run with no server
+	warm      bool // the warm one: hearth run on a server's warm pool (warm.go)
 }
 
 // result is the JSON document the benchmark writes.
@@ -66,6 +68,7 @@ type result struct {
 	Summary        summary            `json:"summary"`
 	Warnings       benchutil.Warnings `json:"warnings,omitempty"`
 	Dir            string             `json:"dir,omitempty"`
+	Warm           *warmResult        `json:"warm,omitempty"`
 }
 
 type summary struct {
@@ -99,6 +102,8 @@ func main() {
 	flag.DurationVar(&c.sample, "sample", 100*time.Millisecond, "how often /proc is sampled for the tree's RSS")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up on a run after this long")
 	flag.DurationVar(&c.linger, "linger", 10*time.Second, "how long a run's processes may outlive the command before they count as left behind")
+	flag.BoolVar(&c.cold, "cold", true, "run the cold experiment: hearth run with no server against spark-submit --master local[2]")
+	flag.BoolVar(&c.warm, "warm", true, "run the warm experiment: hearth run on a server with --warm-pool 1 against spark-submit to a running cluster")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (logs, every run's HEARTH_HOME) even on success")
 	flag.Parse()
 	os.Exit(run(c))
@@ -159,12 +164,19 @@ func run(c config) (code int) {
 	if err := becomeSubreaper(); err != nil {
 		return fail("prepare", err)
 	}
-	pair := func(what string) (pair, error) { return b.pair(ctx, what) }
-	if res.Runs, err = benchutil.Runs("word count", c.warmup, c.runs, pair); err != nil {
-		return fail("word count", err)
+	if c.cold {
+		pair := func(what string) (pair, error) { return b.pair(ctx, what) }
+		if res.Runs, err = benchutil.Runs("word count", c.warmup, c.runs, pair); err != nil {
+			return fail("word count", err)
+		}
+		res.Output = b.reference
+		res.Summary = summarise(res.Runs)
 	}
-	res.Output = b.reference
-	res.Summary = summarise(res.Runs)
+	if c.warm {
+		if res.Warm, err = b.warm(ctx); err != nil {
+			return fail("warm word count", err)
+		}
+	}
 	res.Host.Load1End = benchutil.Load1()
 	if c.keep {
 		res.Dir = root

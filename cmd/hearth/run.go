@@ -29,7 +29,11 @@ func newRunCmd(g *globals) *cobra.Command {
 		Short: "Run one Spark application on a fresh cluster that terminates when it is done",
 		Long: `Run a Spark application on an ephemeral local cluster: create it, run the
 application as its only step (spark-submit), stream the application's stdout,
-terminate the cluster, and exit with the step's status.
+have the cluster terminated, and exit with the step's status. A server ends
+the cluster after run exits; run's own control plane (below) waits for it.
+
+A server started with --warm-pool keeps ready clusters of run's default
+shape: run adopts one, and its step starts at once.
 
 By default the cluster is one node, EMR's single-node shape: the master node
 also runs the worker, which is the quickest cluster to start; --instance-count
@@ -48,7 +52,7 @@ process for the duration (its log: $HEARTH_HOME/run-server.log).`,
 					return hearth.Invalid("script", args[0], "no such file")
 				}
 			}
-			c, stop, err := g.clientOrInProcess(ctx)
+			c, stop, inProcess, err := g.clientOrInProcess(ctx)
 			if err != nil {
 				return err
 			}
@@ -74,7 +78,11 @@ process for the duration (its log: $HEARTH_HOME/run-server.log).`,
 				bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 				defer cancel()
 				c.TerminateClusters(bg, id)
-				c.WaitCluster(bg, id, nil, hearth.ClusterTerminated, hearth.ClusterTerminatedWithErrors)
+				// A server ends the cluster on its own; the control plane in
+				// this process must see it end before it stops.
+				if inProcess {
+					c.WaitCluster(bg, id, nil, hearth.ClusterTerminated, hearth.ClusterTerminatedWithErrors)
+				}
 			}
 			defer cleanup()
 			shape := fmt.Sprintf("%d %s nodes: 1 master, %d workers", count, instanceType, count-1)
@@ -160,21 +168,21 @@ func printTail(ctx context.Context, c *client.Client, clusterID, stepID string, 
 
 // clientOrInProcess returns a client of the server at g.endpoint, or, when
 // none answers, of a control plane started in this process on a free
-// loopback port; stop shuts that one down.
-func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func(), error) {
+// loopback port (inProcess); stop shuts that one down.
+func (g *globals) clientOrInProcess(ctx context.Context) (c *client.Client, stop func(), inProcess bool, err error) {
 	if c, err := g.client(); err == nil {
 		if _, err := c.ListClusters(ctx, hearth.ClusterStarting); err == nil {
-			return c, func() {}, nil
+			return c, func() {}, false, nil
 		} else if !errors.Is(err, hearth.ErrUnavailable) {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
 	if err := os.MkdirAll(g.home, 0o700); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	logf, err := os.OpenFile(filepath.Join(g.home, "run-server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ready := make(chan string, 1)
@@ -185,7 +193,7 @@ func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func()
 		o.warmPool = nil // a pool would outlive this process with no one to adopt it
 		done <- runServer(srvCtx, o, slog.New(slog.NewTextHandler(logf, nil)), ready)
 	}()
-	stop := func() {
+	stop = func() {
 		cancel()
 		<-done
 		logf.Close()
@@ -195,13 +203,13 @@ func (g *globals) clientOrInProcess(ctx context.Context) (*client.Client, func()
 		token, err := client.ReadToken(g.home)
 		if err != nil {
 			stop()
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		fmt.Fprintf(os.Stderr, "hearth run: no server at %s; running a control plane in this process (log: %s)\n", g.endpoint, logf.Name())
-		return client.New("http://"+addr, token), stop, nil
+		return client.New("http://"+addr, token), stop, true, nil
 	case err := <-done:
 		logf.Close()
 		cancel()
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 }
