@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,9 @@ import (
 // clusters, not of the command, so CPU is the whole machine's (from
 // /proc/stat) while the command runs, and memory the summed RSS of every
 // process of the experiment (server, clusters, command), sampled.
+
+// adoptedLine is hearth run's line naming the pool cluster it adopted.
+var adoptedLine = regexp.MustCompile(`hearth run: cluster (j-\S+) \(.*adopted from the server's warm pool`)
 
 // warmResult is the warm experiment's part of the JSON document.
 type warmResult struct {
@@ -94,13 +98,18 @@ func (b *bench) warm(ctx context.Context) (res *warmResult, err error) {
 		HearthCommand: b.bin + " run " + b.prog + " " + b.text + "   (HEARTH_ENDPOINT: the server with --warm-pool 1)",
 		Measured: "wall: the command's start to its exit; CPU: the whole machine's user+nice+system+irq+softirq time (/proc/stat) over that span; " +
 			"RSS: the peak of the summed RSS of every process of the experiment (server, clusters, command), sampled every 250ms; " +
-			"before each hearth run, untimed, the pool holds a WAITING cluster",
+			"untimed before each side: the pool holds a WAITING cluster (its refill never overlaps a side), and the cluster hearth run used has terminated",
 	}
 	n := 0
 	pair := func(what string) (warmPair, error) {
 		var p warmPair
 		var err error
 		n++
+		// Quiet before each side: the pool full and ready (its refill
+		// would take CPU from whichever side ran during it).
+		if err := awaitPool(ctx, h); err != nil {
+			return p, err
+		}
 		floor := exec.Command(filepath.Join(b.cfg.sparkHome, "bin", "spark-submit"), "--properties-file", sc.PropertiesFile, b.prog, b.text)
 		floor.Env = append(benchutil.CleanEnv(), "SPARK_HOME="+b.cfg.sparkHome, "BENCH_RUN_DIR="+dir)
 		if p.Floor, err = b.warmOne(ctx, what+", floor", floor, dir, filepath.Join(dir, fmt.Sprintf("floor-%d", n))); err != nil {
@@ -117,8 +126,15 @@ func (b *bench) warm(ctx context.Context) (res *warmResult, err error) {
 			return p, err
 		}
 		p.Hearth.PoolWaitS = benchutil.Round3(wait)
-		if stderr, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("hearth-%d", n), "stderr")); !strings.Contains(string(stderr), "adopted from the server's warm pool") {
+		stderr, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("hearth-%d", n), "stderr"))
+		m := adoptedLine.FindSubmatch(stderr)
+		if m == nil {
 			return p, fmt.Errorf("%s: hearth run did not adopt the pool's cluster: %s", what, stderr)
+		}
+		// The server ends the cluster after hearth run exits: untimed, and
+		// over before the next run.
+		if _, err := h.CLI(ctx, "wait", "cluster-terminated", "--cluster-id", string(m[1]), "--timeout", "2m"); err != nil {
+			return p, err
 		}
 		fmt.Fprintf(os.Stderr, "%s: floor %.2fs (machine CPU %.2fs, %.0f MiB), hearth %.2fs (machine CPU %.2fs, %.0f MiB; pool ready after %.1fs)\n",
 			what, p.Floor.WallS, p.Floor.CPUS, p.Floor.PeakRSSMiB, p.Hearth.WallS, p.Hearth.CPUS, p.Hearth.PeakRSSMiB, wait)
