@@ -474,6 +474,16 @@ func (a *Agent) converge(p hearth.Plan) {
 		}
 	}
 	a.uiKey.Store(uiKey)
+	if p.CDSArchive != "" {
+		conf.SparkDefaults = dist.WithCDS(conf.SparkDefaults, p.CDSArchive)
+	}
+	// Daemons get Hearth's JVM flags; a spark-env classification's own
+	// come after them, so they win.
+	conf.SparkEnv = maps.Clone(conf.SparkEnv)
+	if conf.SparkEnv == nil {
+		conf.SparkEnv = map[string]string{}
+	}
+	conf.SparkEnv["SPARK_DAEMON_JAVA_OPTS"] = strings.TrimSpace(spark.DaemonJavaOpts + " " + conf.SparkEnv["SPARK_DAEMON_JAVA_OPTS"])
 	var zooKeeper *spark.Command
 	if zk := p.ZooKeeper; zk != nil && p.Master != nil {
 		if p.Secrets == nil {

@@ -31,7 +31,7 @@ import (
 // CDSArchive is where the archive for d on java lives in dir.
 func CDSArchive(dir string, d Distribution, java Java) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n", java.Path, java.Version, d.Home, d.Version)
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n", cdsTraining, java.Path, java.Version, d.Home, d.Version)
 	entries, _ := os.ReadDir(filepath.Join(d.Home, "jars"))
 	for _, e := range entries {
 		if fi, err := e.Info(); err == nil {
@@ -40,6 +40,9 @@ func CDSArchive(dir string, d Distribution, java Java) string {
 	}
 	return filepath.Join(dir, fmt.Sprintf("spark-%s-java%d-%s.jsa", d.Version, java.Major, hex.EncodeToString(h.Sum(nil))[:12]))
 }
+
+// cdsTraining names what a training runs: a new one means new archives.
+const cdsTraining = "daemons+job"
 
 // cdsTrainTimeout bounds a training run: a master and a worker starting on
 // a busy host, then the dump.
@@ -161,11 +164,18 @@ func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (stri
 	if err != nil {
 		return "", err
 	}
+	lists := []string{filepath.Join(tmp, "master.classes"), filepath.Join(tmp, "worker.classes")}
+	// A small PySpark job on them records what a step's driver and its
+	// executors load. Without Python it is left out: the archive then
+	// serves daemons fully and drivers and executors in part.
+	if err := d.trainJob(ctx, tmp, fmt.Sprintf("spark://127.0.0.1:%d", ports[0]), env); err == nil {
+		lists = append(lists, filepath.Join(tmp, "driver.classes"), filepath.Join(tmp, "executor.classes"))
+	}
 	worker.stop()
 	master.stop()
 
 	list := filepath.Join(tmp, "classes")
-	if err := mergeClassLists(list, filepath.Join(tmp, "master.classes"), filepath.Join(tmp, "worker.classes")); err != nil {
+	if err := mergeClassLists(list, lists...); err != nil {
 		return "", err
 	}
 	archive := filepath.Join(tmp, "spark.jsa")
@@ -181,6 +191,61 @@ func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (stri
 		return "", err
 	}
 	return final, nil
+}
+
+// trainingJob is the PySpark program of a training: an RDD shuffle with
+// Python lambdas and a DataFrame aggregation, as a typical step does.
+const trainingJob = `from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("hearth class-data training").getOrCreate()
+rdd = spark.sparkContext.parallelize(range(1000), 2)
+print(rdd.map(lambda x: (x % 7, 1)).reduceByKey(lambda a, b: a + b).count())
+print(spark.range(1000).selectExpr("id % 3 AS k").groupBy("k").count().count())
+spark.stop()
+`
+
+// trainJob runs trainingJob on the training's master with its driver and
+// executors recording the classes they load in tmp.
+func (d Distribution) trainJob(ctx context.Context, tmp, master string, env map[string]string) error {
+	job := filepath.Join(tmp, "train.py")
+	if err := os.WriteFile(job, []byte(trainingJob), 0o600); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, d.SubmitPath(), "--master", master,
+		"--conf", "spark.driver.extraJavaOptions=-XX:DumpLoadedClassList="+filepath.Join(tmp, "driver.classes"),
+		"--conf", "spark.executor.extraJavaOptions=-XX:DumpLoadedClassList="+filepath.Join(tmp, "executor.classes"),
+		"--conf", "spark.executor.memory=512m", "--conf", "spark.ui.enabled=false", job)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if d.PythonPath != "" {
+		cmd.Env = append(cmd.Env, "PYTHONPATH="+d.PythonPath)
+	}
+	cmd.Dir = tmp
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return proc.SignalGroup(cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("the training job: %v: %s", err, lastLine(string(out)))
+	}
+	// The executor writes the end of its list as it exits, after the
+	// driver: wait for the file to stop growing.
+	last, still := int64(-1), 0
+	for range 100 {
+		fi, err := os.Stat(filepath.Join(tmp, "executor.classes"))
+		if err == nil && fi.Size() == last {
+			if still++; still == 3 {
+				return nil
+			}
+		} else {
+			still = 0
+		}
+		if err == nil {
+			last = fi.Size()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("the training job's executor recorded no classes")
 }
 
 // mergeClassLists writes the union of class lists, first seen first.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,14 @@ func TestCDSArchive(t *testing.T) {
 	out, err := exec.Command(filepath.Join(java.Home, "bin", "java"), "-Xshare:on", "-XX:SharedArchiveFile="+archive, "-cp", cp, "-version").CombinedOutput()
 	if err != nil {
 		t.Errorf("the archive does not map with a node's classpath: %v\n%s", err, out)
+	}
+
+	// The training ran a job: a step's driver and executors find their
+	// classes in the archive too.
+	out, _ = exec.Command(filepath.Join(java.Home, "bin", "java"), "-Xshare:on", "-XX:SharedArchiveFile="+archive, "-Xlog:class+load=info",
+		"-cp", cp, "org.apache.spark.executor.CoarseGrainedExecutorBackend").CombinedOutput()
+	if !regexp.MustCompile(`org\.apache\.spark\.executor\.CoarseGrainedExecutorBackend source: shared objects file`).Match(out) {
+		t.Errorf("the executor's main class is not in the archive:\n%.3000s", out)
 	}
 
 	// A corrupt archive: the master starts anyway.
