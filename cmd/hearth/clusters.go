@@ -374,8 +374,8 @@ func newWarmPoolCmd(g *globals) *cobra.Command {
 		Short: "List the server's warm pool: idle clusters that creates of their shape adopt",
 		Long: `List the clusters of the server's warm pool (hearth server --warm-pool),
 which list-clusters leaves out. A create-cluster or hearth run of a pool
-cluster's shape (one ` + control.PoolInstanceType + ` node, its release, no bootstrap actions,
-applications or configurations of its own) adopts a ready one: it becomes
+cluster's shape (one ` + control.PoolInstanceType + ` node, its release, only the Spark
+application, no bootstrap actions and no configurations) adopts a ready one: it becomes
 that cluster, with the caller's name, tags and steps.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
