@@ -38,6 +38,10 @@ type floorRun struct {
 	StopSeconds   float64 `json:"stop_seconds"`            // SIGTERM to every process gone
 	ConnectFailed int     `json:"worker_connect_failures"` // "Failed to connect to master" in worker logs
 	Dir           string  `json:"dir"`
+	// The whole machine's busy CPU over the run, and the peak summed RSS of
+	// the benchmark's processes (benchutil.Meter).
+	MachineCPU float64 `json:"machine_cpu_s"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
 }
 
 // sparkNode is the directory layout Hearth gives a node (spark.NodeDirs).

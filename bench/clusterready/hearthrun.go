@@ -31,6 +31,8 @@ type hearthRun struct {
 	WorkerCores      []int   `json:"worker_cores,omitempty"`     // as the master reports them
 	WorkerMemoryMB   []int   `json:"worker_memory_mb,omitempty"` //
 	ConnectFailed    int     `json:"worker_connect_failures"`    // "Failed to connect to master" in worker logs
+	MachineCPU       float64 `json:"machine_cpu_s"`              // as floorRun's
+	PeakRSSMiB       float64 `json:"peak_rss_mib"`               //
 	TerminateSeconds float64 `json:"terminate_seconds"`          // terminate-clusters to TERMINATED
 }
 

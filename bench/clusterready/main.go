@@ -70,6 +70,14 @@ type summary struct {
 	RatioMin float64 `json:"ratio_min"`
 	// Overhead is median(hearth) - median(floor), in seconds.
 	Overhead float64 `json:"overhead_median_s"`
+	// The machine's busy CPU over a run, and the peak summed RSS of the
+	// benchmark's processes (Hearth's idle server counts in both).
+	FloorCPU  stat    `json:"floor_machine_cpu_s"`
+	HearthCPU stat    `json:"hearth_machine_cpu_s"`
+	FloorRSS  stat    `json:"floor_peak_rss_mib"`
+	HearthRSS stat    `json:"hearth_peak_rss_mib"`
+	CPURatio  float64 `json:"cpu_ratio_median"`
+	RSSRatio  float64 `json:"peak_rss_ratio_median"`
 }
 
 func main() {
@@ -167,18 +175,22 @@ func run(c config) (code int) {
 	}
 
 	for i := range c.runs {
+		m := benchutil.StartMeter(root, 100*time.Millisecond)
 		f, err := doFloor()
+		f.MachineCPU, f.PeakRSSMiB = m.Stop()
 		if err != nil {
 			return fail(fmt.Sprintf("floor run %d", i+1), err)
 		}
 		res.Floor = append(res.Floor, f)
-		fmt.Fprintf(os.Stderr, "run %d: floor %.2fs\n", i+1, f.Seconds)
+		fmt.Fprintf(os.Stderr, "run %d: floor %.2fs (machine CPU %.2fs, %.0f MiB)\n", i+1, f.Seconds, f.MachineCPU, f.PeakRSSMiB)
+		m = benchutil.StartMeter(root, 100*time.Millisecond)
 		h, err := hb.run(ctx)
+		h.MachineCPU, h.PeakRSSMiB = m.Stop()
 		if err != nil {
 			return fail(fmt.Sprintf("hearth run %d", i+1), err)
 		}
 		res.Hearth = append(res.Hearth, h)
-		fmt.Fprintf(os.Stderr, "run %d: hearth %.2fs\n", i+1, h.Seconds)
+		fmt.Fprintf(os.Stderr, "run %d: hearth %.2fs (machine CPU %.2fs, %.0f MiB)\n", i+1, h.Seconds, h.MachineCPU, h.PeakRSSMiB)
 	}
 
 	// Checks.
@@ -225,14 +237,16 @@ func detectStrategy(runs []hearthRun) (string, string) {
 }
 
 func summarize(floor []floorRun, hr []hearthRun) summary {
-	var f, h []float64
+	var f, h, fc, hc, fm, hm []float64
 	for _, r := range floor {
-		f = append(f, r.Seconds)
+		f, fc, fm = append(f, r.Seconds), append(fc, r.MachineCPU), append(fm, r.PeakRSSMiB)
 	}
 	for _, r := range hr {
-		h = append(h, r.Seconds)
+		h, hc, hm = append(h, r.Seconds), append(hc, r.MachineCPU), append(hm, r.PeakRSSMiB)
 	}
-	s := summary{Floor: stats(f), Hearth: stats(h)}
+	s := summary{Floor: stats(f), Hearth: stats(h), FloorCPU: stats(fc), HearthCPU: stats(hc), FloorRSS: stats(fm), HearthRSS: stats(hm)}
+	s.CPURatio = benchutil.Ratio(s.HearthCPU.Median, s.FloorCPU.Median)
+	s.RSSRatio = benchutil.Ratio(s.HearthRSS.Median, s.FloorRSS.Median)
 	s.Ratio = benchutil.Ratio(s.Hearth.Median, s.Floor.Median)
 	s.RatioMin = benchutil.Ratio(s.Hearth.Min, s.Floor.Min)
 	s.Overhead = benchutil.Round3(s.Hearth.Median - s.Floor.Median)
@@ -264,6 +278,9 @@ func printTable(res *result) {
 	fmt.Printf("\n%-8s median %6.2fs   min %6.2fs   max %6.2fs\n", "floor", s.Floor.Median, s.Floor.Min, s.Floor.Max)
 	fmt.Printf("%-8s median %6.2fs   min %6.2fs   max %6.2fs\n", "hearth", s.Hearth.Median, s.Hearth.Min, s.Hearth.Max)
 	fmt.Printf("ratio    median(hearth)/median(floor) = %.2f   (min/min %.2f; overhead %+.2fs)\n", s.Ratio, s.RatioMin, s.Overhead)
+	fmt.Printf("CPU      median machine CPU over a run: hearth %.2fs, floor %.2fs, ratio %.2f\n", s.HearthCPU.Median, s.FloorCPU.Median, s.CPURatio)
+	fmt.Printf("memory   median peak summed RSS (the benchmark's processes, Hearth's idle server in both): hearth %.0f MiB, floor %.0f MiB, ratio %.2f\n",
+		s.HearthRSS.Median, s.FloorRSS.Median, s.RSSRatio)
 	fmt.Println("\nfloor phases: master RPC port open, workers started, master ALIVE (seconds from start).")
 	fmt.Println("hearth phases: create-cluster returned, last agent registered, master JVM started, last worker JVM")
 	fmt.Println("started (agent logs), Spark master /json ALIVE+2 workers (spark rdy), WAITING seen; term = terminate to TERMINATED.")

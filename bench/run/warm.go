@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,9 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/hearthcluster/hearth"
@@ -178,29 +174,11 @@ func (b *bench) warmOne(ctx context.Context, what string, cmd *exec.Cmd, dir, ou
 	defer stderr.Close()
 	cmd.Dir, cmd.Stdout, cmd.Stderr = out, stdout, stderr
 
-	stop := make(chan struct{})
-	var peak float64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			peak = max(peak, rssMiB(benchutil.Referring(dir)))
-			select {
-			case <-stop:
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
-	}()
-	cpu0 := machineCPU()
+	meter := benchutil.StartMeter(dir, 250*time.Millisecond)
 	start := time.Now()
 	err = runWithTimeout(ctx, cmd, b.cfg.timeout)
 	s.WallS = benchutil.Round3(time.Since(start).Seconds())
-	s.CPUS = benchutil.Round3(machineCPU() - cpu0)
-	close(stop)
-	wg.Wait()
-	s.PeakRSSMiB = benchutil.Round3(peak)
+	s.CPUS, s.PeakRSSMiB = meter.Stop()
 	if err != nil {
 		return s, fmt.Errorf("%s: %v; its stderr ends:\n%s", what, err, benchutil.TailFile(filepath.Join(out, "stderr"), 3000))
 	}
@@ -274,48 +252,4 @@ func (b *bench) drainAndStop(ctx context.Context, h *benchutil.Hearth) error {
 		}
 	}
 	return h.Cleanup()
-}
-
-// machineCPU is the seconds of CPU the whole machine has spent busy.
-func machineCPU() float64 {
-	f, err := os.Open("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
-		return 0
-	}
-	fields := strings.Fields(sc.Text()) // cpu user nice system idle iowait irq softirq steal ...
-	var ticks float64
-	for i, v := range fields[1:] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		if i >= 8 { // guest time is already in user
-			break
-		}
-		n, _ := strconv.ParseFloat(v, 64)
-		ticks += n
-	}
-	return ticks / 100 // USER_HZ
-}
-
-// rssMiB sums the resident memory of procs.
-func rssMiB(procs []benchutil.Leftover) float64 {
-	var kb float64
-	for _, p := range procs {
-		data, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/status")
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-				kb += v
-			}
-		}
-	}
-	return kb / 1024
 }
