@@ -17,6 +17,7 @@ import (
 // daemons started before that start without it.
 type cdsArchives struct {
 	dir      string // "" turns class-data sharing off
+	readOnly bool   // use archives that exist, build none
 	findJava func(context.Context) (spark.Java, error)
 	log      *slog.Logger
 
@@ -54,7 +55,11 @@ func (c *cdsArchives) archive(d spark.Distribution) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	if t, ok := c.tried[path]; ok && time.Since(t) < cdsRetry {
+	if t, ok := c.tried[path]; (ok && time.Since(t) < cdsRetry) || c.readOnly {
+		if !ok && c.readOnly {
+			c.tried[path] = time.Now()
+			c.log.Info("class-data archive: none yet, and this control plane builds none; `hearth runtime install` or a `hearth server` builds it", "spark", d.Version)
+		}
 		return ""
 	}
 	c.tried[path] = time.Now()

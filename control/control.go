@@ -63,6 +63,9 @@ type Config struct {
 	// CDSDir holds the class-data archives of host-bound nodes' daemons;
 	// "" turns class-data sharing off.
 	CDSDir string
+	// CDSReadOnly uses the archives in CDSDir but builds none: a control
+	// plane that lives for one `hearth run` would only abort the build.
+	CDSReadOnly bool
 	// WarmPool keeps idle single-node clusters ready for creates of their
 	// shape to adopt (none when empty).
 	WarmPool []PoolSpec
@@ -146,7 +149,7 @@ func New(cfg Config) *Server {
 	s.objects = objstore.ForAccess(cfg.S3)
 	s.bundles = &bundles{dir: cfg.BundleDir, notify: s.changes.notify, byVers: map[string]*packing{}}
 	s.pool = newPool(cfg.WarmPool)
-	s.cds = &cdsArchives{dir: cfg.CDSDir, findJava: cfg.FindJava, log: cfg.Logger, ctx: context.Background(),
+	s.cds = &cdsArchives{dir: cfg.CDSDir, readOnly: cfg.CDSReadOnly, findJava: cfg.FindJava, log: cfg.Logger, ctx: context.Background(),
 		paths: map[string]string{}, tried: map[string]time.Time{}}
 	for _, p := range cfg.Provisioners {
 		s.prov[p.Name()] = p

@@ -40,7 +40,10 @@ also runs the worker, which is the quickest cluster to start; --instance-count
 N gives 1 master and N-1 workers.
 
 If no Hearth server answers at --endpoint, run starts a control plane in this
-process for the duration (its log: $HEARTH_HOME/run-server.log).`,
+process for the duration (its log: $HEARTH_HOME/run-server.log). That one
+uses the class-data archive that makes Spark's JVMs start faster, but
+builds none (it would not outlive the run): hearth runtime install, or a
+hearth server's first cluster, builds it once.`,
 		Example: `  hearth run examples/wordcount.py README.md
   hearth run --instance-count 5 --class org.example.Main app.jar in.txt`,
 		Args: cobra.MinimumNArgs(1),
@@ -190,7 +193,8 @@ func (g *globals) clientOrInProcess(ctx context.Context) (c *client.Client, stop
 	go func() {
 		o := defaultServerOptions(g)
 		o.listen = "127.0.0.1:0"
-		o.warmPool = nil // a pool would outlive this process with no one to adopt it
+		o.warmPool = nil     // a pool would outlive this process with no one to adopt it
+		o.cdsReadOnly = true // a class-data training would outlive the run; it would be aborted
 		done <- runServer(srvCtx, o, slog.New(slog.NewTextHandler(logf, nil)), ready)
 	}()
 	stop = func() {

@@ -53,8 +53,10 @@ type serverOptions struct {
 	// mavenURL is where the S3A connector's jars come from ("none": no
 	// connector); jarCache is where they are kept.
 	mavenURL, jarCache string
-	// cdsCache holds the daemons' class-data archives ("none": off).
-	cdsCache string
+	// cdsCache holds the daemons' class-data archives ("none": off);
+	// cdsReadOnly uses them but builds none (hearth run's own control plane).
+	cdsCache    string
+	cdsReadOnly bool
 	// advertiseURL is where agents on other machines reach the control
 	// plane (https://HOST:PORT); agentListen is the address that TLS
 	// listener binds ("" = advertiseURL's host and port).
@@ -312,6 +314,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		MetricsInterval:    metricsInterval(o.metricsInterval),
 		S3:                 s3,
 		CDSDir:             o.cdsDir(),
+		CDSReadOnly:        o.cdsReadOnly,
 		WarmPool:           pool,
 	})
 	if s3proc != nil {
