@@ -28,6 +28,12 @@ var AllClusterStates = []ClusterState{
 	ClusterTerminating, ClusterTerminated, ClusterTerminatedWithErrors,
 }
 
+// LiveClusterStates are the states of a cluster that has not ended: every
+// state but the two final ones.
+var LiveClusterStates = []ClusterState{
+	ClusterStarting, ClusterBootstrapping, ClusterRunning, ClusterWaiting, ClusterTerminating,
+}
+
 // Active reports whether the cluster has not yet begun to terminate.
 func (s ClusterState) Active() bool {
 	switch s {

@@ -257,7 +257,7 @@ func (s *Server) createCluster(ctx context.Context, spec hearth.ClusterSpec, poo
 			return nil, fmt.Errorf("read host resources: %w", err)
 		}
 		// Every node of every cluster on this provisioner shares the host.
-		live, err := s.store.Clusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating)
+		live, err := s.store.Clusters(ctx, hearth.LiveClusterStates...)
 		if err != nil {
 			return nil, err
 		}

@@ -103,8 +103,7 @@ func (s *Server) findHost(ctx context.Context, ref string) (*hearth.Host, error)
 
 // nodesByHost maps host ids to the live nodes on them.
 func (s *Server) nodesByHost(ctx context.Context) (map[string][]string, error) {
-	clusters, err := s.store.Clusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning,
-		hearth.ClusterWaiting, hearth.ClusterTerminating)
+	clusters, err := s.store.Clusters(ctx, hearth.LiveClusterStates...)
 	if err != nil {
 		return nil, err
 	}

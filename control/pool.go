@@ -308,7 +308,7 @@ func (s *Server) hostBusy(ctx context.Context, live []*hearth.Cluster) bool {
 
 // WarmPool lists the pool's clusters that have not ended.
 func (s *Server) WarmPool(ctx context.Context) ([]*hearth.Cluster, error) {
-	cs, err := s.store.Clusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating)
+	cs, err := s.store.Clusters(ctx, hearth.LiveClusterStates...)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func poolServer(t *testing.T, mb int, specs ...PoolSpec) *Server {
 func tend(t *testing.T, s *Server) {
 	t.Helper()
 	ctx := context.Background()
-	live, err := s.store.Clusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating)
+	live, err := s.store.Clusters(ctx, hearth.LiveClusterStates...)
 	if err != nil {
 		t.Fatal(err)
 	}

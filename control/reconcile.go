@@ -35,8 +35,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		wake := s.changes.wait()
 		clusters, err := s.store.Clusters(ctx,
-			hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning,
-			hearth.ClusterWaiting, hearth.ClusterTerminating)
+			hearth.LiveClusterStates...)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("list clusters", "err", err)
 		}

@@ -326,7 +326,7 @@ func newListClustersCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var want []hearth.ClusterState
 			if active {
-				want = append(want, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning, hearth.ClusterWaiting, hearth.ClusterTerminating)
+				want = append(want, hearth.LiveClusterStates...)
 			}
 			if terminated {
 				want = append(want, hearth.ClusterTerminated)

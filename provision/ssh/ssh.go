@@ -92,8 +92,7 @@ func (p *Provisioner) log() *slog.Logger {
 // c's nodes failed on each.
 func (p *Provisioner) usage(ctx context.Context, clusterID string) (used, failed map[string]int, err error) {
 	used, failed = map[string]int{}, map[string]int{}
-	clusters, err := p.Store.Clusters(ctx, hearth.ClusterStarting, hearth.ClusterBootstrapping, hearth.ClusterRunning,
-		hearth.ClusterWaiting, hearth.ClusterTerminating)
+	clusters, err := p.Store.Clusters(ctx, hearth.LiveClusterStates...)
 	if err != nil {
 		return nil, nil, err
 	}
