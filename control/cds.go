@@ -55,11 +55,15 @@ func (c *cdsArchives) archive(d spark.Distribution) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	if t, ok := c.tried[path]; (ok && time.Since(t) < cdsRetry) || c.readOnly {
-		if !ok && c.readOnly {
+	t, tried := c.tried[path]
+	if c.readOnly {
+		if !tried { // say it once
 			c.tried[path] = time.Now()
 			c.log.Info("class-data archive: none yet, and this control plane builds none; `hearth runtime install` or a `hearth server` builds it", "spark", d.Version)
 		}
+		return ""
+	}
+	if tried && time.Since(t) < cdsRetry {
 		return ""
 	}
 	c.tried[path] = time.Now()

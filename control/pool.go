@@ -131,16 +131,16 @@ func (s *Server) adopt(ctx context.Context, want *hearth.Cluster, steps []*heart
 		return nil, errNoWarmCluster
 	}
 	key := shapeKey(want)
-	live, err := s.store.Clusters(ctx, hearth.ClusterWaiting, hearth.ClusterRunning, hearth.ClusterBootstrapping, hearth.ClusterStarting)
+	warm, err := s.WarmPool(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Oldest first: the store lists newest first, and the oldest is the
 	// likeliest to be ready.
-	slices.Reverse(live)
-	slices.SortStableFunc(live, func(a, b *hearth.Cluster) int { return readyFirst(a) - readyFirst(b) })
-	for _, pc := range live {
-		if pc.WarmPool == "" || shapeKey(pc) != key {
+	slices.Reverse(warm)
+	slices.SortStableFunc(warm, func(a, b *hearth.Cluster) int { return readyFirst(a) - readyFirst(b) })
+	for _, pc := range warm {
+		if !pc.Status.State.Active() || shapeKey(pc) != key {
 			continue
 		}
 		c, err := s.claimWarm(ctx, pc.Id, key, want, steps)
@@ -245,21 +245,17 @@ func (s *Server) tendPool(ctx context.Context, live []*hearth.Cluster) {
 		}
 	}
 	s.pool.alive = seen
-	busy := -1 // unknown until a pool is short
+	var short []PoolSpec
 	for _, sp := range s.pool.specs {
+		if have[sp.label()] < sp.Size && time.Since(s.pool.failed[sp.label()]) >= poolRetry {
+			short = append(short, sp)
+		}
+	}
+	if len(short) == 0 || s.hostBusy(ctx, live) {
+		return // refill when no job would compete with it for the host
+	}
+	for _, sp := range short {
 		label := sp.label()
-		if have[label] >= sp.Size || time.Since(s.pool.failed[label]) < poolRetry {
-			continue
-		}
-		if busy == -1 {
-			busy = 0
-			if s.hostBusy(ctx, live) {
-				busy = 1
-			}
-		}
-		if busy == 1 {
-			continue // refill when no job would compete with it for the host
-		}
 		c, err := s.createCluster(ctx, sp.clusterSpec(s.pool.provisioner), label)
 		if err != nil {
 			s.pool.failed[label] = time.Now()
