@@ -41,6 +41,33 @@ func CDSArchive(dir string, d Distribution, java Java) string {
 	return filepath.Join(dir, fmt.Sprintf("spark-%s-java%d-%s.jsa", d.Version, java.Major, hex.EncodeToString(h.Sum(nil))[:12]))
 }
 
+// cdsOptions are the Java options that map archive, -Xshare:auto so that
+// one that does not match (another JVM, other jars, corrupt) is ignored.
+func cdsOptions(archive string) []string {
+	return []string{"-XX:SharedArchiveFile=" + archive, "-Xshare:auto"}
+}
+
+// WithCDS returns spark-defaults that start step drivers and their
+// executors from archive, the host's class-data archive: their classpaths
+// begin with JarsPrefix, as the archive's does (Spark's launcher puts
+// extraClassPath before the conf directory and skips the jars it already
+// has), and their Java options map it (cdsOptions). Options already set
+// come after Hearth's, so they win.
+func (d Distribution) WithCDS(defaults map[string]string, archive string) map[string]string {
+	out := maps.Clone(defaults)
+	if out == nil {
+		out = map[string]string{}
+	}
+	prefix := strings.Join(d.JarsPrefix(), ":")
+	opts := strings.Join(cdsOptions(archive), " ")
+	for _, role := range []string{"driver", "executor"} {
+		cp, jo := "spark."+role+".extraClassPath", "spark."+role+".extraJavaOptions"
+		out[cp] = strings.TrimSuffix(prefix+":"+out[cp], ":")
+		out[jo] = strings.TrimSpace(opts + " " + out[jo])
+	}
+	return out
+}
+
 // cdsTraining names what a training runs: a new one means new archives.
 const cdsTraining = "daemons+job"
 
@@ -128,11 +155,7 @@ func (d Distribution) BuildCDS(ctx context.Context, java Java, dir string) (stri
 		}
 		defer out.Close()
 		cmd := exec.Command(direct.Args[0], direct.Args[1:]...)
-		cmd.Env = os.Environ()
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		cmd.Env = append(cmd.Env, direct.Env...)
+		cmd.Env = append(environ(env), direct.Env...)
 		cmd.Stdout, cmd.Stderr = out, out
 		// Its own group, so stop reaches the whole JVM; and it dies with
 		// the process that trains, whatever kills that.
@@ -214,10 +237,7 @@ func (d Distribution) trainJob(ctx context.Context, tmp, master string, env map[
 		"--conf", "spark.driver.extraJavaOptions=-XX:DumpLoadedClassList="+filepath.Join(tmp, "driver.classes"),
 		"--conf", "spark.executor.extraJavaOptions=-XX:DumpLoadedClassList="+filepath.Join(tmp, "executor.classes"),
 		"--conf", "spark.executor.memory=512m", "--conf", "spark.ui.enabled=false", job)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = environ(env)
 	if d.PythonPath != "" {
 		cmd.Env = append(cmd.Env, "PYTHONPATH="+d.PythonPath)
 	}
@@ -246,6 +266,15 @@ func (d Distribution) trainJob(ctx context.Context, tmp, master string, env map[
 		time.Sleep(200 * time.Millisecond)
 	}
 	return errors.New("the training job's executor recorded no classes")
+}
+
+// environ is this process's environment with env added.
+func environ(env map[string]string) []string {
+	out := os.Environ()
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 // mergeClassLists writes the union of class lists, first seen first.

@@ -97,3 +97,26 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestWithCDS: drivers and executors get the archive's jars first and the
+// archive's options first; what a cluster already set follows, untouched.
+func TestWithCDS(t *testing.T) {
+	d := spark.Distribution{Home: "/opt/spark", Version: "3.5.5"}
+	in := map[string]string{"spark.driver.extraClassPath": "/s3a.jar", "spark.executor.extraJavaOptions": "-Xshare:off", "spark.app.name": "x"}
+	got := d.WithCDS(in, "/cds/a.jsa")
+	want := map[string]string{
+		"spark.driver.extraClassPath":     "/opt/spark/jars/*:/s3a.jar",
+		"spark.executor.extraClassPath":   "/opt/spark/jars/*",
+		"spark.driver.extraJavaOptions":   "-XX:SharedArchiveFile=/cds/a.jsa -Xshare:auto",
+		"spark.executor.extraJavaOptions": "-XX:SharedArchiveFile=/cds/a.jsa -Xshare:auto -Xshare:off",
+		"spark.app.name":                  "x",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) || len(in) != 3 || in["spark.driver.extraClassPath"] != "/s3a.jar" {
+		t.Errorf("WithCDS(%v) = %v: other keys changed, or its input was modified", in, got)
+	}
+}

@@ -1,7 +1,6 @@
 package spark
 
 import (
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,9 +75,7 @@ func (d Distribution) Direct(c Command, env map[string]string, archive string) (
 		argv = append(argv, moduleOptions...)
 	}
 	if archive != "" {
-		// -Xshare:auto: an archive that does not match (another JVM, other
-		// jars) is ignored and the JVM starts without it.
-		argv = append(argv, "-XX:SharedArchiveFile="+archive, "-Xshare:auto")
+		argv = append(argv, cdsOptions(archive)...)
 	}
 	argv = append(append(argv, class), args...)
 	// What spark-class's load-spark-env.sh exports.
@@ -106,28 +103,6 @@ func JavaBinary(env map[string]string) (java string, ok bool) {
 // JarsPrefix is how every daemon's classpath begins, the part a
 // class-data archive records.
 func (d Distribution) JarsPrefix() []string { return d.jarsClassPath() }
-
-// WithCDS returns spark-defaults that start step drivers and their
-// executors from archive, the host's class-data archive: their classpaths
-// begin with JarsPrefix, as the archive's does (Spark's launcher puts
-// extraClassPath before the conf directory and skips the jars it already
-// has), and their Java options map it, -Xshare:auto so that one that does
-// not match is ignored. Options already set come after Hearth's, so they
-// win.
-func (d Distribution) WithCDS(defaults map[string]string, archive string) map[string]string {
-	out := maps.Clone(defaults)
-	if out == nil {
-		out = map[string]string{}
-	}
-	prefix := strings.Join(d.JarsPrefix(), ":")
-	opts := "-XX:SharedArchiveFile=" + archive + " -Xshare:auto"
-	for _, role := range []string{"driver", "executor"} {
-		cp, jo := "spark."+role+".extraClassPath", "spark."+role+".extraJavaOptions"
-		out[cp] = strings.TrimSuffix(prefix+":"+out[cp], ":")
-		out[jo] = strings.TrimSpace(opts + " " + out[jo])
-	}
-	return out
-}
 
 // jarsClassPath is how every daemon's classpath begins: the distribution's
 // jars (Spark 4's launcher names slf4j-api first, so that it is the SLF4J
