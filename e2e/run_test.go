@@ -39,7 +39,7 @@ func TestRun(t *testing.T) {
 		}},
 		{"WarmPool", func(t *testing.T) {
 			e := newEnvArgs(t, []string{"--warm-pool", "1"})
-			pooled := e.awaitWarm(hearth.ClusterWaiting, "")
+			pooled := e.awaitWarm("")
 			if listed := decodeJSON[struct{ Clusters []*hearth.Cluster }](t, e.ok("list-clusters")).Clusters; len(listed) != 0 {
 				t.Fatalf("list-clusters shows the warm pool: %+v", listed)
 			}
@@ -55,12 +55,12 @@ func TestRun(t *testing.T) {
 				t.Fatalf("after hearth run on the pool: %+v", listed)
 			}
 			// The pool refills, and a run of another shape does not adopt.
-			refill := e.awaitWarm(hearth.ClusterWaiting, pooled)
+			refill := e.awaitWarm(pooled)
 			failing := e.hearth("run", "--instance-count", "2", failing)
 			if failing.code != 3 || strings.Contains(failing.stderr, "warm pool") {
 				t.Fatalf("a 2-node run: exit %d\nstderr: %s", failing.code, failing.stderr)
 			}
-			if now := e.awaitWarm(hearth.ClusterWaiting, pooled); now != refill {
+			if now := e.awaitWarm(pooled); now != refill {
 				t.Fatalf("a 2-node run took the pool's %s (now %s)", refill, now)
 			}
 			// A server restarted without a pool ends the pool's cluster.
@@ -87,19 +87,19 @@ func TestRun(t *testing.T) {
 	})
 }
 
-// awaitWarm waits for the warm pool to hold a cluster in state other than
+// awaitWarm waits for the warm pool to hold a WAITING cluster other than
 // not, and returns its id.
-func (e *env) awaitWarm(state hearth.ClusterState, not string) string {
+func (e *env) awaitWarm(not string) string {
 	e.t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		for _, c := range decodeJSON[struct{ Clusters []*hearth.Cluster }](e.t, e.ok("warm-pool")).Clusters {
-			if c.Id != not && c.Status.State == state {
+			if c.Id != not && c.Status.State == hearth.ClusterWaiting {
 				return c.Id
 			}
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("no warm pool cluster became %s; server log tail:\n%s", state, tailString(e.file("server.log"), 3000))
+			e.t.Fatalf("no warm pool cluster became WAITING; server log tail:\n%s", tailString(e.file("server.log"), 3000))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
