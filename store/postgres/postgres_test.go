@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/pgtest"
 	"github.com/hearthcluster/hearth/store/postgres"
 	"github.com/hearthcluster/hearth/store/storetest"
 	"github.com/jackc/pgx/v5"
@@ -21,14 +22,14 @@ import (
 // own; the first test to need it starts it, TestMain stops it.
 var (
 	srvOnce sync.Once
-	srv     *server
+	srv     *pgtest.Server
 	srvErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if srv != nil {
-		if err := srv.stop(); err != nil {
+		if err := srv.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "stop the test PostgreSQL: %v\n", err)
 			code = 1
 		}
@@ -37,9 +38,9 @@ func TestMain(m *testing.M) {
 }
 
 // testServer returns the test binary's server, starting it on first use.
-func testServer(t *testing.T) *server {
+func testServer(t *testing.T) *pgtest.Server {
 	t.Helper()
-	srvOnce.Do(func() { srv, srvErr = startServer() })
+	srvOnce.Do(func() { srv, srvErr = pgtest.Start() })
 	if srvErr != nil {
 		t.Fatalf("start a PostgreSQL server for the tests: %v", srvErr)
 	}
@@ -49,7 +50,7 @@ func testServer(t *testing.T) *server {
 // database returns the URL of a new, empty database for a store.
 func database(t *testing.T) string {
 	t.Helper()
-	return testServer(t).newSchema(t)
+	return testServer(t).NewSchema(t)
 }
 
 func open(t *testing.T, url string) *postgres.Store {

@@ -1,4 +1,6 @@
-package postgres_test
+// Package pgtest runs a PostgreSQL server of a test binary's own, for the
+// tests of the PostgreSQL store and of replicated control planes.
+package pgtest
 
 import (
 	"context"
@@ -22,10 +24,10 @@ import (
 // installHint is what to do when PostgreSQL is missing.
 const installHint = "`make test` installs it (scripts/test-deps.sh: apt-get install -y postgresql)"
 
-// server is a PostgreSQL server of the test binary's own: initdb'd into a
+// Server is a PostgreSQL server of the test binary's own: initdb'd into a
 // temporary directory, listening on a free loopback port, with trust
 // authentication, and without fsync (a crash loses only test data).
-type server struct {
+type Server struct {
 	dir   string // the data directory (data/), the socket and the log
 	port  int
 	cmd   *exec.Cmd
@@ -79,9 +81,9 @@ func unprivileged() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-// startServer initdb's and starts a server. On error it leaves nothing
+// Start initdb's and starts a server. On error it leaves nothing
 // behind.
-func startServer() (_ *server, err error) {
+func Start() (_ *Server, err error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -100,10 +102,10 @@ func startServer() (_ *server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir}
+	s := &Server{dir: dir}
 	defer func() {
 		if err != nil {
-			s.stop()
+			s.Stop()
 		}
 	}()
 	if cred != nil {
@@ -150,7 +152,7 @@ func startServer() (_ *server, err error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	boot, err := pgxpool.New(ctx, s.url("postgres"))
+	boot, err := pgxpool.New(ctx, s.URL("postgres"))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +175,7 @@ func startServer() (_ *server, err error) {
 	if _, err := boot.Exec(ctx, "CREATE DATABASE hearth"); err != nil {
 		return nil, fmt.Errorf("create database hearth: %w", err)
 	}
-	if s.admin, err = pgxpool.New(ctx, s.url("hearth")); err != nil {
+	if s.admin, err = pgxpool.New(ctx, s.URL("hearth")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -188,27 +190,27 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (s *server) url(database string) string {
+func (s *Server) URL(database string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, database)
 }
 
-// newSchema creates an empty schema in the database hearth and returns a
+// NewSchema creates an empty schema in the database hearth and returns a
 // URL whose connections work in it (their search_path is that schema
 // alone): a new, empty store for each test. A schema takes milliseconds to
 // make, a database a third of a second.
-func (s *server) newSchema(t *testing.T) string {
+func (s *Server) NewSchema(t *testing.T) string {
 	t.Helper()
 	name := fmt.Sprintf("hearth_test_%d", s.schemas.Add(1))
 	if _, err := s.admin.Exec(t.Context(), "CREATE SCHEMA "+name); err != nil {
 		t.Fatalf("create schema %s: %v", name, err)
 	}
-	return s.url("hearth") + "&search_path=" + name
+	return s.URL("hearth") + "&search_path=" + name
 }
 
-// stop shuts the server down (fast shutdown: sessions are ended, then it
+// Stop shuts the server down (fast shutdown: sessions are ended, then it
 // exits once all its processes have), harder if it does not, checks that
 // no process of it is left, and removes its directory.
-func (s *server) stop() error {
+func (s *Server) Stop() error {
 	if s.admin != nil {
 		s.admin.Close()
 	}
