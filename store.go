@@ -1,6 +1,9 @@
 package hearth
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store keeps clusters and nodes. Every method is one transaction: a caller
 // killed at any instant leaves the store either before or after the change.
@@ -67,4 +70,83 @@ type Store interface {
 
 	// Close releases the store.
 	Close() error
+}
+
+// ReplicatedStore is a Store that several control planes (replicas of
+// `hearth server`) share. Any replica serves the API, the console and the
+// agents; exactly one at a time leads, running the reconcile loops. What a
+// replica must see of another's work lives here, not in a process: which
+// replicas there are, change announcements, cluster locks, step logs and
+// console sessions.
+type ReplicatedStore interface {
+	Store
+
+	// Lead blocks until this process leads, or ctx ends. The returned
+	// channel is closed when leadership is lost (this process's session
+	// with the database ended); the caller must stop acting as leader at
+	// once. Leadership ends with Close.
+	Lead(ctx context.Context) (lost <-chan struct{}, err error)
+
+	// Publish tells every replica that topic changed. Subscribe calls fn
+	// with each topic another replica publishes, and with "" when
+	// announcements may have been missed (the listening session was
+	// lost), until ctx ends.
+	Publish(ctx context.Context, topic string) error
+	Subscribe(ctx context.Context, fn func(topic string)) error
+
+	// LockCluster takes cluster id's lock, held across replicas until
+	// unlock is called.
+	LockCluster(ctx context.Context, id string) (unlock func(), err error)
+
+	// PutReplica records a replica's presence (it calls it periodically);
+	// Replicas lists those seen within maxAge, the leader first, then
+	// oldest first.
+	PutReplica(ctx context.Context, r *Replica) error
+	Replicas(ctx context.Context, maxAge time.Duration) ([]*Replica, error)
+
+	// CheckShared records the digest of a setting every replica must
+	// share (a key, a token) the first time, and is ErrConflict when a
+	// later replica's differs.
+	CheckShared(ctx context.Context, name, digest string) error
+
+	// AppendStepLog stores data at offset of a step's log stream and
+	// returns the stream's size: bytes it holds already are skipped, and
+	// data past the end (a gap) is not stored.
+	AppendStepLog(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error)
+	// ReadStepLog returns up to limit bytes of a stream from offset.
+	ReadStepLog(ctx context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error)
+
+	// PutSession stores a console session (and forgets expired ones);
+	// Session returns a live one by key; DeleteSession ends one.
+	PutSession(ctx context.Context, s *Session) error
+	Session(ctx context.Context, key string) (*Session, error)
+	DeleteSession(ctx context.Context, key string) error
+	// SetSessionFlash leaves a notice for the session's next page;
+	// TakeSessionFlash returns it and clears it.
+	SetSessionFlash(ctx context.Context, key, flash string) error
+	TakeSessionFlash(ctx context.Context, key string) (string, error)
+}
+
+// Replica is one `hearth server` of a replicated control plane.
+type Replica struct {
+	Id string `json:"Id"`
+	// URL is where the replica serves the API, the console and the
+	// agents of its own host's nodes; AgentURL, when set, is where agents
+	// on other machines reach it (--advertise-url).
+	URL      string    `json:"Url"`
+	AgentURL string    `json:"AgentUrl,omitempty"`
+	Started  time.Time `json:"Started"`
+	Seen     time.Time `json:"Seen"`
+	Leading  bool      `json:"Leading"`
+}
+
+// Session is a console login. Key is the SHA-256 of its cookie (hex): the
+// cookie itself is never stored.
+type Session struct {
+	Key string
+	// Who is "admin" or the access key id; AccessKey is the access key
+	// the session was opened with, if any (deleting it ends the session).
+	Who, AccessKey string
+	CSRF           string
+	Expires        time.Time
 }

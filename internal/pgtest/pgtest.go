@@ -190,6 +190,9 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Admin is a pool on the database hearth, as its superuser.
+func (s *Server) Admin() *pgxpool.Pool { return s.admin }
+
 func (s *Server) URL(database string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, database)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/hearthcluster/hearth"
@@ -21,39 +22,21 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store implements hearth.Store on a PostgreSQL database.
+// Store implements hearth.ReplicatedStore on a PostgreSQL database.
 type Store struct {
-	pool  *pgxpool.Pool
-	claim *pgx.Conn // holds the control plane's advisory lock (Claim)
+	pool *pgxpool.Pool
+	// locks holds the connections of cluster locks while they are held.
+	locks *pgxpool.Pool
+	// schema names this control plane's locks and channel (see key).
+	schema string
+
+	mu      sync.Mutex
+	closed  bool
+	closing chan struct{}   // closed by Close: the leader's watchdog ends its session
+	leader  <-chan struct{} // closed once the watchdog has, if this process led
 }
 
-// claimKey is the advisory lock a control plane holds on its database.
-const claimKey = 0x6865617274680001 // "hearth" and 1
-
-// Claim makes this process the database's only control plane until Close.
-// Several servers on one database need leader election, which is not done
-// yet: two reconcile loops would launch nodes and run steps twice. A
-// second server is refused, saying so.
-func (s *Store) Claim(ctx context.Context) error {
-	c, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	conn := c.Hijack() // out of the pool: the lock lives as long as this session
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(claimKey)).Scan(&ok); err != nil {
-		conn.Close(ctx)
-		return err
-	}
-	if !ok {
-		conn.Close(ctx)
-		return fmt.Errorf("%w: another hearth server already uses this database; several servers on one database are not supported yet (stop the other one, or give this one its own database)", hearth.ErrConflict)
-	}
-	s.claim = conn
-	return nil
-}
-
-var _ hearth.Store = (*Store)(nil)
+var _ hearth.ReplicatedStore = (*Store)(nil)
 
 // Open connects to the database at dsn (a postgres:// or postgresql://
 // URL, or libpq's key=value form) and migrates it to the newest schema.
@@ -79,7 +62,18 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("migrate %s: %w", name, err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, closing: make(chan struct{})}
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("read the schema of %s: %w", name, err)
+	}
+	lcfg := cfg.Copy()
+	lcfg.MaxConns, lcfg.MinConns = 8, 0
+	if s.locks, err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return s, nil
 }
 
 // migrate applies the embedded migrations. A session advisory lock makes
@@ -116,12 +110,22 @@ func redact(dsn string) string {
 	return u.Redacted()
 }
 
-// Close closes the pool's connections.
+// Close ends leadership, if this store had it, and closes its connections.
+// Closing again does nothing.
 func (s *Store) Close() error {
-	if s.claim != nil {
-		s.claim.Close(context.Background())
-		s.claim = nil
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
 	}
+	s.closed = true
+	close(s.closing)
+	leader := s.leader
+	s.mu.Unlock()
+	if leader != nil {
+		<-leader // the session is over: leadership passes at once
+	}
+	s.locks.Close()
 	s.pool.Close()
 	return nil
 }

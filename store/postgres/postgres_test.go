@@ -253,20 +253,3 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// One control plane per database: a second one's Claim is refused until
-// the first closes its store.
-func TestClaim(t *testing.T) {
-	url := database(t)
-	first, second := open(t, url), open(t, url)
-	if err := first.Claim(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	err := second.Claim(t.Context())
-	if !errors.Is(err, hearth.ErrConflict) || !strings.Contains(err.Error(), "another hearth server") {
-		t.Fatalf("second Claim: %v; want ErrConflict naming the other server", err)
-	}
-	first.Close()
-	if err := second.Claim(t.Context()); err != nil {
-		t.Errorf("Claim after the first store closed: %v", err)
-	}
-}
