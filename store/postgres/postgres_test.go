@@ -252,4 +252,3 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
-
