@@ -63,6 +63,11 @@ type Plan struct {
 	// Steps are the steps this node must run (or stop): those RUNNING or
 	// CANCEL_PENDING. Only the master node runs steps.
 	Steps []StepRun `json:"Steps,omitempty"`
+	// Servers, from a replicated control plane, are the URLs of its live
+	// replicas, the leader first: the agent turns to the next when the
+	// one it uses cannot be reached. Every answer carries them, whatever
+	// its Version.
+	Servers []string `json:"Servers,omitempty"`
 }
 
 // StepRun is one step as an agent runs it.

@@ -19,13 +19,16 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/internal/failover"
 	"github.com/hearthcluster/hearth/pki"
 	"github.com/hearthcluster/hearth/spark"
 )
 
 // Config is what an agent needs to start.
 type Config struct {
-	ServerURL string // control plane base URL, e.g. http://127.0.0.1:8440
+	// ServerURL is the control plane's base URL, e.g.
+	// http://127.0.0.1:8440, or a replicated one's URLs, comma-separated.
+	ServerURL string
 	NodeID    string
 	Token     string // the node's credential; never logged
 	Dir       string // the node's own directory
@@ -47,11 +50,13 @@ type Config struct {
 
 // Agent converges one node on its plan.
 type Agent struct {
-	cfg    Config
-	http   *http.Client
-	log    *slog.Logger
-	dirs   spark.NodeDirs
-	master *masterWatch
+	cfg  Config
+	http *http.Client
+	// servers are the control plane's URLs: several for replicas.
+	servers *failover.Endpoints
+	log     *slog.Logger
+	dirs    spark.NodeDirs
+	master  *masterWatch
 
 	mu      sync.Mutex
 	plan    hearth.Plan
@@ -104,9 +109,13 @@ func New(cfg Config) (*Agent, error) {
 		}
 		transport.TLSClientConfig = tlsConf
 	}
+	servers := failover.New(cfg.ServerURL)
 	return &Agent{
-		cfg:  cfg,
-		http: &http.Client{Timeout: 60 * time.Second, Transport: transport},
+		cfg:     cfg,
+		servers: servers,
+		// Each call goes to the current server; one that is gone (a
+		// replica killed) passes calls to the next.
+		http: &http.Client{Timeout: 60 * time.Second, Transport: &failover.Transport{Endpoints: servers, Base: transport}},
 		log:  cfg.Logger.With("node", cfg.NodeID),
 		dirs: spark.NodeDirs{
 			Conf:  filepath.Join(cfg.Dir, "conf"),
@@ -143,7 +152,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		// On another machine, with no address given (EC2 assigns it): the
 		// address this host reaches the control plane from.
 		var err error
-		if a.cfg.Host, err = localAddrTowards(ctx, a.cfg.ServerURL); err != nil {
+		if a.cfg.Host, err = localAddrTowards(ctx, a.servers.Current()); err != nil {
 			return err
 		}
 		reg.Host = a.cfg.Host
@@ -241,6 +250,7 @@ func (a *Agent) pollPlans(ctx context.Context, after int64, out chan<- hearth.Pl
 		if err != nil {
 			return err
 		}
+		a.servers.Set(p.Servers)
 		if p.Version > after {
 			after = p.Version
 			select {
@@ -308,7 +318,7 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 // newRequest is a request to the control plane's path (which may carry a
 // query), with the node's credential.
 func (a *Agent) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.cfg.ServerURL, "/")+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, a.servers.Current()+path, body)
 	if err != nil {
 		return nil, err
 	}

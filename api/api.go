@@ -76,6 +76,7 @@ func New(cp *control.Server, adminToken, region string, log *slog.Logger) *Serve
 		{"GET", "/api/v1/clusters", AuthAdmin, s.listClusters},
 		{"GET", "/api/v1/clusters/{id}", AuthAdmin, s.describeCluster},
 		{"GET", "/api/v1/warm-pool", AuthAdmin, s.warmPool},
+		{"GET", "/api/v1/replicas", AuthAdmin, s.replicas},
 		{"GET", "/api/v1/clusters/{id}/spark-client", AuthAdmin, s.sparkClient},
 		{"GET", "/api/v1/clusters/{id}/metrics", AuthAdmin, s.clusterMetrics},
 		{"GET", "/metrics", AuthScrape, s.prometheus},
@@ -388,6 +389,21 @@ func (s *Server) warmPool(w http.ResponseWriter, r *http.Request, _ *hearth.Node
 		cs = []*hearth.Cluster{}
 	}
 	writeJSON(w, http.StatusOK, ListClustersResult{Clusters: cs})
+	return nil
+}
+
+// ReplicasResult answers GET /api/v1/replicas.
+type ReplicasResult struct {
+	Replicas []control.ReplicaView `json:"Replicas"`
+}
+
+// replicas lists the control plane's live replicas, the leader first.
+func (s *Server) replicas(w http.ResponseWriter, r *http.Request, _ *hearth.Node) error {
+	rs, err := s.cp.Replicas(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ReplicasResult{Replicas: rs})
 	return nil
 }
 

@@ -18,13 +18,16 @@ import (
 	"github.com/hearthcluster/hearth"
 	"github.com/hearthcluster/hearth/api"
 	"github.com/hearthcluster/hearth/control"
+	"github.com/hearthcluster/hearth/internal/failover"
 )
 
 // DefaultEndpoint is where `hearth server` listens unless told otherwise.
 const DefaultEndpoint = "http://127.0.0.1:8440"
 
-// Client calls one Hearth server.
+// Client calls a Hearth server, or the replicas of one.
 type Client struct {
+	// Endpoint is the server's URL, or its replicas' URLs comma-separated:
+	// a call goes to the first that can be reached.
 	Endpoint string
 	Token    string
 	HTTP     *http.Client
@@ -35,7 +38,18 @@ func New(endpoint, token string) *Client {
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
-	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: &http.Client{Timeout: 60 * time.Second}}
+	endpoint = strings.Join(failover.Split(endpoint), ",")
+	return &Client{Endpoint: endpoint, Token: token,
+		HTTP: &http.Client{Timeout: 60 * time.Second, Transport: &failover.Transport{Endpoints: failover.New(endpoint)}}}
+}
+
+// base is the URL requests are made for; the transport sends them to
+// whichever endpoint answers.
+func (c *Client) base() string {
+	if urls := failover.Split(c.Endpoint); len(urls) > 0 {
+		return urls[0]
+	}
+	return ""
 }
 
 // ReadToken returns the admin token kept in home (see `hearth server`).
@@ -58,7 +72,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.Endpoint+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, body)
 	if err != nil {
 		return fmt.Errorf("%w: endpoint %q: %v", hearth.ErrInvalid, c.Endpoint, err)
 	}
@@ -139,6 +153,13 @@ func (c *Client) WarmPool(ctx context.Context) ([]*hearth.Cluster, error) {
 	var out api.ListClustersResult
 	err := c.Do(ctx, http.MethodGet, "/api/v1/warm-pool", nil, &out)
 	return out.Clusters, err
+}
+
+// Replicas lists the control plane's live replicas, the leader first.
+func (c *Client) Replicas(ctx context.Context) ([]control.ReplicaView, error) {
+	var out api.ReplicasResult
+	err := c.Do(ctx, http.MethodGet, "/api/v1/replicas", nil, &out)
+	return out.Replicas, err
 }
 
 // DescribeCluster returns a cluster and its nodes.

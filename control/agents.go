@@ -199,7 +199,14 @@ func (s *Server) planFor(ctx context.Context, n *hearth.Node) (hearth.Plan, erro
 			InstanceGroupId: n.InstanceGroupId, InstanceRole: roleName(n.Role), InstanceId: n.Id,
 		},
 	}
-	if _, ok := s.prov[c.Provisioner].(hearth.HostBound); ok {
+	_, hostBound := s.prov[c.Provisioner].(hearth.HostBound)
+	if !s.leading() && !n.Stop {
+		if err := s.runtimeHere(c, hostBound); err != nil {
+			return hearth.Plan{}, err
+		}
+	}
+	p.Servers = s.serverURLs(ctx, hostBound)
+	if hostBound {
 		d := s.runtimes.dist(c.SparkVersion)
 		p.SparkHome, p.S3AJars, p.CDSArchive = d.Home, d.S3AJars, s.cds.archive(d)
 	} else if b, ok := s.bundles.packed(c.SparkVersion); ok {

@@ -18,6 +18,9 @@ import (
 type cdsArchives struct {
 	dir      string // "" turns class-data sharing off
 	readOnly bool   // use archives that exist, build none
+	// following, when set, says this replica does not lead: the leader
+	// builds archives, the others use them once they exist.
+	following func() bool
 	findJava func(context.Context) (spark.Java, error)
 	log      *slog.Logger
 
@@ -56,6 +59,9 @@ func (c *cdsArchives) archive(d spark.Distribution) string {
 		return path
 	}
 	t, tried := c.tried[path]
+	if c.following != nil && c.following() {
+		return ""
+	}
 	if c.readOnly {
 		if !tried { // say it once
 			c.tried[path] = time.Now()

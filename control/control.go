@@ -69,6 +69,10 @@ type Config struct {
 	// WarmPool keeps idle single-node clusters ready for creates of their
 	// shape to adopt (none when empty).
 	WarmPool []PoolSpec
+	// ReplicaID names this server among the replicas of a replicated
+	// store (hearth.ReplicatedStore); AgentURL is where agents on other
+	// machines reach it (--advertise-url), if anywhere.
+	ReplicaID, AgentURL string
 }
 
 // ProvisionerTag, as a cluster tag, chooses the provisioner of a cluster
@@ -86,6 +90,10 @@ type Server struct {
 
 	changes broadcaster
 	logs    broadcaster // a step log grew
+
+	stepLogs stepLogs
+	// replicas is the store when replicas share it, else nil.
+	replicas *replication
 
 	busyMu sync.Mutex
 	busy   map[string]bool // cluster id -> dirty, while a pass runs
@@ -138,6 +146,11 @@ func New(cfg Config) *Server {
 	}
 	s.changes.init()
 	s.logs.init()
+	s.stepLogs = logFiles{dir: cfg.LogDir}
+	if rs, ok := cfg.Store.(hearth.ReplicatedStore); ok {
+		s.replicas = newReplication(s, rs)
+		s.stepLogs = logTable{store: rs}
+	}
 	s.instruments = newInstruments(s)
 	install := func(context.Context, string, io.Writer) (spark.Distribution, error) {
 		return spark.Distribution{}, errors.New("no Spark runtime locator configured")
@@ -150,7 +163,7 @@ func New(cfg Config) *Server {
 	s.bundles = &bundles{dir: cfg.BundleDir, notify: s.changes.notify, byVers: map[string]*packing{}}
 	s.pool = newPool(cfg.WarmPool)
 	s.cds = &cdsArchives{dir: cfg.CDSDir, readOnly: cfg.CDSReadOnly, findJava: cfg.FindJava, log: cfg.Logger, ctx: context.Background(),
-		paths: map[string]string{}, tried: map[string]time.Time{}}
+		paths: map[string]string{}, tried: map[string]time.Time{}, following: func() bool { return !s.leading() }}
 	for _, p := range cfg.Provisioners {
 		s.prov[p.Name()] = p
 	}
@@ -424,10 +437,12 @@ func (s *Server) AuthenticateNode(ctx context.Context, nodeID, token string) (*h
 	return n, nil
 }
 
-// broadcaster wakes every waiter on each notify.
+// broadcaster wakes every waiter on each notify. With replicas, notify
+// also publishes, and the other replicas wake their waiters.
 type broadcaster struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu      sync.Mutex
+	ch      chan struct{}
+	publish func() // nil on a server of its own
 }
 
 func (b *broadcaster) init() { b.ch = make(chan struct{}) }
@@ -439,6 +454,14 @@ func (b *broadcaster) wait() <-chan struct{} {
 }
 
 func (b *broadcaster) notify() {
+	b.wake()
+	if b.publish != nil {
+		b.publish()
+	}
+}
+
+// wake wakes this process's waiters only.
+func (b *broadcaster) wake() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	close(b.ch)
@@ -459,8 +482,9 @@ func (s *Server) ModifyCluster(ctx context.Context, id string, fn func(*hearth.C
 	return c, err
 }
 
-// lockCluster takes cluster id's lock and returns its unlock.
-func (s *Server) lockCluster(id string) func() {
+// lockCluster takes cluster id's lock and returns its unlock. With
+// replicas, the lock holds across them too.
+func (s *Server) lockCluster(ctx context.Context, id string) (func(), error) {
 	s.locksMu.Lock()
 	m := s.locks[id]
 	if m == nil {
@@ -469,5 +493,13 @@ func (s *Server) lockCluster(id string) func() {
 	}
 	s.locksMu.Unlock()
 	m.Lock()
-	return m.Unlock
+	if s.replicas == nil {
+		return m.Unlock, nil
+	}
+	unlock, err := s.replicas.store.LockCluster(ctx, id)
+	if err != nil {
+		m.Unlock()
+		return nil, err
+	}
+	return func() { unlock(); m.Unlock() }, nil
 }

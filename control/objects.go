@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -59,8 +58,8 @@ func (s *Server) copyStepLogs(ctx context.Context, clusterID, stepID string) {
 	}
 	_, _, s3 := hearth.CutS3(c.LogUri)
 	for _, stream := range hearth.LogStreams {
-		b, err := os.ReadFile(s.stepLogPath(clusterID, stepID, stream))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		b, err := s.stepLogs.read(ctx, clusterID, stepID, stream, 0, hearth.MaxLogOffset)
+		if err != nil {
 			s.log.Warn("copy step logs", "step", stepID, "err", err)
 			continue
 		}

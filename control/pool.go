@@ -163,7 +163,10 @@ func readyFirst(c *hearth.Cluster) int {
 // claimWarm makes pool cluster id want's, with want's steps, under the
 // cluster's lock so no reconcile pass sees it adopted without its steps.
 func (s *Server) claimWarm(ctx context.Context, id, key string, want *hearth.Cluster, steps []*hearth.Step) (*hearth.Cluster, error) {
-	unlock := s.lockCluster(id)
+	unlock, err := s.lockCluster(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
 	now := s.now().UTC()
 	c, err := s.store.UpdateCluster(ctx, id, func(c *hearth.Cluster) error {

@@ -19,13 +19,25 @@ const maxReplacements = 5
 
 // Run reconciles every live cluster until ctx is cancelled, on a timer and
 // whenever something changes. Clusters are reconciled concurrently, each by
-// at most one goroutine at a time.
+// at most one goroutine at a time. A replica of a replicated control plane
+// reconciles only while it leads, and serves (in other goroutines) either
+// way.
 func (s *Server) Run(ctx context.Context) error {
 	s.runtimes.setContext(ctx)
 	s.cds.mu.Lock()
 	s.cds.ctx = ctx // builds end with the server, which waits for them
 	s.cds.mu.Unlock()
 	defer s.cds.builds.Wait()
+	if s.replicas != nil {
+		s.replicas.run(ctx)
+		return nil
+	}
+	s.lead(ctx)
+	return nil
+}
+
+// lead runs the reconcile loops until ctx ends.
+func (s *Server) lead(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(s.cfg.Interval)
@@ -61,7 +73,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		case <-wake:
 			// Coalesce bursts of agent reports into one pass.
@@ -120,7 +132,11 @@ func (s *Server) release(id string) bool {
 func (s *Server) Reconcile(ctx context.Context, id string) error { return s.reconcile(ctx, id) }
 
 func (s *Server) reconcile(ctx context.Context, id string) error {
-	defer s.lockCluster(id)()
+	unlock, err := s.lockCluster(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	c, err := s.store.Cluster(ctx, id)
 	if err != nil {
 		return err
@@ -383,8 +399,17 @@ func (s *Server) launch(ctx context.Context, c *hearth.Cluster, n *hearth.Node, 
 			return nil, err
 		}
 	}
+	// A host-bound node's agent gets every replica's URL, and turns to the
+	// next when one is gone. Elsewhere the provisioner names the advertised
+	// URL, and the agent's plans tell it about the other replicas.
+	server := s.cfg.URL
+	if _, local := prov.(hearth.HostBound); local {
+		if urls := s.serverURLs(ctx, true); len(urls) > 0 {
+			server = strings.Join(urls, ",")
+		}
+	}
 	env := map[string]string{
-		"HEARTH_SERVER":      s.cfg.URL,
+		"HEARTH_SERVER":      server,
 		"HEARTH_NODE_ID":     n.Id,
 		"HEARTH_CLUSTER_ID":  n.ClusterId,
 		"HEARTH_AGENT_TOKEN": token,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -332,7 +331,11 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 			continue
 		}
 		if !locked {
-			defer s.lockCluster(n.ClusterId)()
+			unlock, err := s.lockCluster(ctx, n.ClusterId)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			locked = true
 		}
 		var failed *hearth.Step
@@ -366,7 +369,7 @@ func (s *Server) stepReports(ctx context.Context, n *hearth.Node, reports []hear
 					}
 					// EMR names the copy under the log URI; without one,
 					// the control plane's own file.
-					fd.LogFile = s.stepLogPath(n.ClusterId, st.Id, stream)
+					fd.LogFile = s.stepLogs.where(n.ClusterId, st.Id, stream)
 					if logURI != "" {
 						fd.LogFile = stepLogURI(logURI, n.ClusterId, st.Id, stream)
 					}
@@ -490,12 +493,6 @@ func (s *Server) stepRuns(ctx context.Context, clusterID, nodeID string, first b
 	return out, nil
 }
 
-// Step logs live in $HEARTH_HOME/logs/<cluster>/steps/<step>/<stream>.
-
-func (s *Server) stepLogPath(clusterID, stepID, stream string) string {
-	return filepath.Join(s.cfg.LogDir, clusterID, "steps", stepID, stream)
-}
-
 func validStream(stream string) bool { return slices.Contains(hearth.LogStreams, stream) }
 
 // AppendStepLog stores a chunk an agent shipped and returns how many bytes
@@ -512,29 +509,11 @@ func (s *Server) AppendStepLog(ctx context.Context, n *hearth.Node, chunk hearth
 	if _, err := s.store.Step(ctx, n.ClusterId, chunk.StepId); err != nil {
 		return 0, err
 	}
-	path := s.stepLogPath(n.ClusterId, chunk.StepId, chunk.Stream)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return 0, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	size, err := s.stepLogs.append(ctx, n.ClusterId, chunk.StepId, chunk.Stream, chunk.Offset, chunk.Data)
 	if err != nil {
-		return 0, err
+		return size, err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	size := info.Size()
-	if chunk.Offset > size {
-		return size, nil
-	}
-	data := chunk.Data[min(size-chunk.Offset, int64(len(chunk.Data))):]
-	if len(data) > 0 {
-		if _, err := f.WriteAt(data, size); err != nil {
-			return size, err
-		}
-		size += int64(len(data))
+	if size > chunk.Offset {
 		s.logs.notify()
 	}
 	return size, nil
@@ -563,10 +542,11 @@ func (s *Server) ReadStepLog(ctx context.Context, clusterID, stepID, stream stri
 		if err != nil {
 			return nil, err
 		}
-		r, err := readFrom(s.stepLogPath(clusterID, stepID, stream), offset, 1<<20)
+		data, err := s.stepLogs.read(ctx, clusterID, stepID, stream, offset, 1<<20)
 		if err != nil {
 			return nil, err
 		}
+		r := &LogRead{Data: data, Next: offset + int64(len(data))}
 		r.Ended = st.Status.State.Ended() && len(r.Data) == 0
 		if len(r.Data) > 0 || r.Ended || !wait {
 			return r, nil
@@ -580,20 +560,4 @@ func (s *Server) ReadStepLog(ctx context.Context, clusterID, stepID, stream stri
 			return nil, ctx.Err()
 		}
 	}
-}
-
-func readFrom(path string, offset, limit int64) (*LogRead, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return &LogRead{Data: []byte{}, Next: offset}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, offset, limit), limit))
-	if err != nil {
-		return nil, err
-	}
-	return &LogRead{Data: b, Next: offset + int64(len(b))}, nil
 }

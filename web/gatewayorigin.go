@@ -153,20 +153,10 @@ func (g *gatewayAuth) lookup(id string, now time.Time) (gatewaySessionLink, bool
 // liveSession returns the console session whose key is key if it is still
 // open (and its access key, if any, still exists).
 func (s *Server) liveSession(ctx context.Context, key [32]byte) *session {
-	now := s.now()
-	st := s.sessions
-	st.mu.Lock()
-	sess := st.m[key]
-	if sess != nil && now.After(sess.expires) {
-		delete(st.m, key)
-		sess = nil
-	}
-	st.mu.Unlock()
+	sess := s.sessions.get(ctx, key, s.now())
 	if sess != nil && sess.accessKey != "" {
 		if _, err := s.cp.SecretFor(ctx, sess.accessKey); err != nil {
-			st.mu.Lock()
-			delete(st.m, key)
-			st.mu.Unlock()
+			s.sessions.delete(ctx, key)
 			return nil
 		}
 	}

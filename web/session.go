@@ -1,16 +1,20 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hearthcluster/hearth"
 )
 
 // Cookie names. The session cookie is HttpOnly and SameSite=Strict, and
@@ -20,9 +24,10 @@ const (
 	loginCookie   = "hearth_login" // the login form's CSRF token
 )
 
-// session is one logged-in browser. Sessions live in the server's memory:
-// a restarted server asks everyone to log in again, and logging out ends
-// the session for good.
+// session is one logged-in browser. Sessions live in the server's memory
+// (a restarted server asks everyone to log in again), or, when replicas
+// share the store, in the store: a login on one replica works on all.
+// Logging out ends the session for good.
 type session struct {
 	csrf string
 	// who is shown in the page header: "admin" or the access key id.
@@ -32,18 +37,33 @@ type session struct {
 	accessKey string
 	expires   time.Time
 
+	key    [32]byte      // SHA-256 of the cookie
+	shared *sessionStore // set when the session lives in the store
+
 	mu    sync.Mutex
 	flash string
 }
 
 // setFlash leaves a one-line notice for the next page the session sees.
 func (s *session) setFlash(msg string) {
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.shared.store.SetSessionFlash(ctx, hex.EncodeToString(s.key[:]), msg)
+		return
+	}
 	s.mu.Lock()
 	s.flash = msg
 	s.mu.Unlock()
 }
 
 func (s *session) takeFlash() string {
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		f, _ := s.shared.store.TakeSessionFlash(ctx, hex.EncodeToString(s.key[:]))
+		return f
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.flash
@@ -53,14 +73,19 @@ func (s *session) takeFlash() string {
 
 type sessionStore struct {
 	ttl time.Duration
-	mu  sync.Mutex
+	// store keeps the sessions when replicas share it; nil keeps them
+	// in m.
+	store hearth.ReplicatedStore
+	mu    sync.Mutex
 	// m is keyed by the SHA-256 of the cookie value: the values themselves
 	// are not kept.
 	m map[[32]byte]*session
 }
 
-func newSessionStore(ttl time.Duration) *sessionStore {
-	return &sessionStore{ttl: ttl, m: map[[32]byte]*session{}}
+func newSessionStore(ttl time.Duration, store hearth.Store) *sessionStore {
+	st := &sessionStore{ttl: ttl, m: map[[32]byte]*session{}}
+	st.store, _ = store.(hearth.ReplicatedStore)
+	return st
 }
 
 func randomToken() string {
@@ -70,9 +95,12 @@ func randomToken() string {
 }
 
 // create opens a session and returns its cookie value.
-func (st *sessionStore) create(who, accessKey string, now time.Time) (string, *session) {
+func (st *sessionStore) create(ctx context.Context, who, accessKey string, now time.Time) (string, error) {
 	id := randomToken()
-	sess := &session{csrf: randomToken(), who: who, accessKey: accessKey, expires: now.Add(st.ttl)}
+	sess := &session{csrf: randomToken(), who: who, accessKey: accessKey, expires: now.Add(st.ttl), key: sha256.Sum256([]byte(id))}
+	if st.store != nil {
+		return id, st.store.PutSession(ctx, &hearth.Session{Key: hex.EncodeToString(sess.key[:]), Who: who, AccessKey: accessKey, CSRF: sess.csrf, Expires: sess.expires})
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for k, v := range st.m {
@@ -80,12 +108,20 @@ func (st *sessionStore) create(who, accessKey string, now time.Time) (string, *s
 			delete(st.m, k)
 		}
 	}
-	st.m[sha256.Sum256([]byte(id))] = sess
-	return id, sess
+	st.m[sess.key] = sess
+	return id, nil
 }
 
-func (st *sessionStore) get(id string, now time.Time) *session {
-	key := sha256.Sum256([]byte(id))
+// get returns the live session whose key (the SHA-256 of its cookie) is
+// key, or nil.
+func (st *sessionStore) get(ctx context.Context, key [32]byte, now time.Time) *session {
+	if st.store != nil {
+		v, err := st.store.Session(ctx, hex.EncodeToString(key[:]))
+		if err != nil || now.After(v.Expires) {
+			return nil
+		}
+		return &session{csrf: v.CSRF, who: v.Who, accessKey: v.AccessKey, expires: v.Expires, key: key, shared: st}
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	sess := st.m[key]
@@ -96,9 +132,13 @@ func (st *sessionStore) get(id string, now time.Time) *session {
 	return sess
 }
 
-func (st *sessionStore) delete(id string) {
+func (st *sessionStore) delete(ctx context.Context, key [32]byte) {
+	if st.store != nil {
+		st.store.DeleteSession(ctx, hex.EncodeToString(key[:]))
+		return
+	}
 	st.mu.Lock()
-	delete(st.m, sha256.Sum256([]byte(id)))
+	delete(st.m, key)
 	st.mu.Unlock()
 }
 
@@ -108,17 +148,7 @@ func (s *Server) session(r *http.Request) *session {
 	if err != nil || c.Value == "" {
 		return nil
 	}
-	sess := s.sessions.get(c.Value, s.now())
-	if sess == nil {
-		return nil
-	}
-	if sess.accessKey != "" {
-		if _, err := s.cp.SecretFor(r.Context(), sess.accessKey); err != nil {
-			s.sessions.delete(c.Value)
-			return nil
-		}
-	}
-	return sess
+	return s.liveSession(r.Context(), sha256.Sum256([]byte(c.Value)))
 }
 
 // checkCSRF requires the session's CSRF token in the form field "csrf" or
@@ -232,7 +262,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error
 		s.renderLogin(w, r, http.StatusUnauthorized, d)
 		return nil
 	}
-	id, _ := s.sessions.create(who, accessKey, s.now())
+	id, err := s.sessions.create(r.Context(), who, accessKey, s.now())
+	if err != nil {
+		return err
+	}
 	setCookie(w, r, sessionCookie, id, "/", int(s.sessions.ttl.Seconds()))
 	setCookie(w, r, loginCookie, "", "/login", -1)
 	s.log.Info("console login", "who", who, "remote", r.RemoteAddr)
@@ -242,7 +275,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *session) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.delete(c.Value)
+		s.sessions.delete(r.Context(), sha256.Sum256([]byte(c.Value)))
 	}
 	setCookie(w, r, sessionCookie, "", "/", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

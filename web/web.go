@@ -100,7 +100,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		cp: cfg.Control, api: cfg.API, log: cfg.Logger, now: time.Now,
-		sessions: newSessionStore(cfg.SessionTTL),
+		sessions: newSessionStore(cfg.SessionTTL, cfg.Control.Store()),
 		pages:    parsePages(),
 		http:     &http.Client{Timeout: 3 * time.Second},
 		gw:       newGatewayAuth(), consolePort: cfg.ConsolePort, gatewayPort: cfg.GatewayPort,

@@ -77,7 +77,7 @@ removes. SIGTERM stops every Spark process the agent started, then exits.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&server, "server", os.Getenv("HEARTH_SERVER"), "control plane URL ($HEARTH_SERVER)")
+	cmd.Flags().StringVar(&server, "server", os.Getenv("HEARTH_SERVER"), "control plane URL, or a replicated one's URLs comma-separated ($HEARTH_SERVER)")
 	cmd.Flags().StringVar(&nodeID, "node-id", os.Getenv("HEARTH_NODE_ID"), "this node's id")
 	cmd.Flags().StringVar(&dir, "dir", "", "this node's working directory (default: the current directory)")
 	cmd.Flags().StringVar(&envFile, "env-file", "", "read KEY=VALUE lines into the environment, then remove the file")

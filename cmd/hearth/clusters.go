@@ -403,6 +403,32 @@ that cluster, with the caller's name, tags and steps.`,
 	}
 }
 
+func newReplicasCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "replicas",
+		Short: "List the replicas of a replicated control plane (servers sharing a PostgreSQL database), the leader first",
+		Long: `List the hearth server replicas that share this server's PostgreSQL
+database and were seen in the last 10 seconds, the leader (the replica
+that runs the reconcile loops) first. Every replica serves the API, the
+console and agents; when the leader dies another takes over within a few
+seconds. A server with a SQLite database has no replicas.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			rs, err := c.Replicas(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), struct {
+				Replicas []control.ReplicaView `json:"Replicas"`
+			}{rs})
+		},
+	}
+}
+
 func newDescribeClusterCmd(g *globals) *cobra.Command {
 	var id string
 	cmd := &cobra.Command{

@@ -87,7 +87,7 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 	root.PersistentFlags().StringVar(&g.token, "token", "", "admin credential (default: $HEARTH_TOKEN, else $HEARTH_HOME/admin.token)")
 	root.AddCommand(
 		newServerCmd(g), newAgentCmd(g),
-		newCreateClusterCmd(g), newListClustersCmd(g), newWarmPoolCmd(g), newDescribeClusterCmd(g), newSparkClientCmd(g),
+		newCreateClusterCmd(g), newListClustersCmd(g), newWarmPoolCmd(g), newReplicasCmd(g), newDescribeClusterCmd(g), newSparkClientCmd(g),
 		newTerminateClustersCmd(g), newWaitCmd(g), newRuntimeCmd(g),
 		newAddStepsCmd(g), newListStepsCmd(g), newDescribeStepCmd(g), newCancelStepsCmd(g),
 		newLogsCmd(g), newModifyClusterAttributesCmd(g), newRunCmd(g), newAccessKeysCmd(g),

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -250,7 +252,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		var pg *postgres.Store
 		if pg, err = postgres.Open(ctx, db); err == nil {
-			if err = pg.Claim(ctx); err != nil {
+			if err = checkShared(ctx, pg, home, token, masterKey); err != nil {
 				pg.Close()
 			}
 			store = pg
@@ -316,6 +318,7 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		CDSDir:             o.cdsDir(),
 		CDSReadOnly:        o.cdsReadOnly,
 		WarmPool:           pool,
+		AgentURL:           o.advertiseURL,
 	})
 	if s3proc != nil {
 		go syncStoreAccounts(runCtx, cp, s3proc, *s3, log)
@@ -373,6 +376,24 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		err = nil
 	}
 	return err
+}
+
+// checkShared refuses to serve as a replica whose admin token or master key
+// differs from the other replicas' on the database: a user's token would
+// work on one replica and not another, and access keys sealed by one
+// could not be read by another. The database keeps a digest of each.
+func checkShared(ctx context.Context, store hearth.ReplicatedStore, home, token string, masterKey []byte) error {
+	for _, f := range []struct{ name, value string }{{"admin.token", token}, {"master.key", string(masterKey)}} {
+		sum := sha256.Sum256([]byte("hearth shared setting\x00" + f.name + "\x00" + f.value))
+		if err := store.CheckShared(ctx, f.name, hex.EncodeToString(sum[:])); err != nil {
+			if errors.Is(err, hearth.ErrConflict) {
+				return fmt.Errorf("%w: %s differs from the one the other servers on this database use: replicas share it; copy %s from a running replica's $HEARTH_HOME into %s",
+					hearth.ErrConflict, filepath.Join(home, f.name), f.name, home)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // listenAgents opens the TLS listener agents on other machines dial, when

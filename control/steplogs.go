@@ -1,0 +1,86 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hearthcluster/hearth"
+)
+
+// stepLogs keeps the step logs agents ship: files under Config.LogDir on a
+// server of its own, the store when replicas share it (an agent may ship
+// to one replica while a user follows the log on another).
+type stepLogs interface {
+	// append stores data at offset and returns the stream's size, as
+	// hearth.ReplicatedStore.AppendStepLog does.
+	append(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error)
+	// read returns up to limit bytes from offset.
+	read(ctx context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error)
+	// where names the stream for a step's FailureDetails.
+	where(clusterID, stepID, stream string) string
+}
+
+// logFiles keeps step logs in dir/<cluster>/steps/<step>/<stream>.
+type logFiles struct{ dir string }
+
+func (l logFiles) where(clusterID, stepID, stream string) string {
+	return filepath.Join(l.dir, clusterID, "steps", stepID, stream)
+}
+
+func (l logFiles) append(_ context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error) {
+	path := l.where(clusterID, stepID, stream)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := info.Size()
+	if offset > size {
+		return size, nil
+	}
+	data = data[min(size-offset, int64(len(data))):]
+	if len(data) > 0 {
+		if _, err := f.WriteAt(data, size); err != nil {
+			return size, err
+		}
+		size += int64(len(data))
+	}
+	return size, nil
+}
+
+func (l logFiles) read(_ context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error) {
+	f, err := os.Open(l.where(clusterID, stepID, stream))
+	if errors.Is(err, os.ErrNotExist) {
+		return []byte{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(io.NewSectionReader(f, offset, limit), limit))
+}
+
+// logTable keeps step logs in a replicated store.
+type logTable struct{ store hearth.ReplicatedStore }
+
+func (l logTable) where(clusterID, stepID, stream string) string {
+	return "hearth logs --cluster-id " + clusterID + " --step-id " + stepID + " --log-type " + stream
+}
+
+func (l logTable) append(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error) {
+	return l.store.AppendStepLog(ctx, clusterID, stepID, stream, offset, data)
+}
+
+func (l logTable) read(ctx context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error) {
+	return l.store.ReadStepLog(ctx, clusterID, stepID, stream, offset, limit)
+}
