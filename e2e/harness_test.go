@@ -56,6 +56,9 @@ type env struct {
 	extraEnv []string
 	// serverArgs are extra flags for `hearth server`.
 	serverArgs []string
+	// logName is the server's log file in home ("" = server.log): the
+	// replicas of one home each have their own.
+	logName string
 }
 
 func freeAddr(t *testing.T) string {
@@ -110,10 +113,14 @@ func jarCache() string {
 
 func (e *env) startServer() {
 	e.t.Helper()
-	log, err := os.OpenFile(filepath.Join(e.home, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	name := e.logName
+	if name == "" {
+		name = "server.log"
+	}
+	log, err := os.OpenFile(filepath.Join(e.home, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		os.MkdirAll(e.home, 0o700)
-		log, err = os.OpenFile(filepath.Join(e.home, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		log, err = os.OpenFile(filepath.Join(e.home, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -133,7 +140,7 @@ func (e *env) startServer() {
 			return
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("server did not listen on %s; log:\n%s", e.addr, e.file("server.log"))
+			e.t.Fatalf("server did not listen on %s; log:\n%s", e.addr, e.file(name))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

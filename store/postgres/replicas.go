@@ -178,17 +178,28 @@ func (s *Store) LockCluster(ctx context.Context, id string) (func(), error) {
 	}, nil
 }
 
-// PutReplica implements hearth.ReplicatedStore.
+// PutReplica implements hearth.ReplicatedStore. A replica that leads
+// clears the others' flag: one that died leading cannot.
 func (s *Store) PutReplica(ctx context.Context, r *hearth.Replica) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO replicas (id, url, agent_url, started_at, seen_at, leads) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET url = $2, agent_url = $3, seen_at = $5, leads = $6`,
-		r.Id, r.URL, r.AgentURL, r.Started, r.Seen, r.Leading)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO replicas (id, url, agent_url, started_at, seen_at, leads) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (id) DO UPDATE SET url = $2, agent_url = $3, seen_at = $5, leads = $6`,
+			r.Id, r.URL, r.AgentURL, r.Started, r.Seen, r.Leading); err != nil {
+			return err
+		}
+		if r.Leading {
+			if _, err := tx.Exec(ctx, `UPDATE replicas SET leads = false WHERE id <> $1 AND leads`, r.Id); err != nil {
+				return err
+			}
+		}
+		// Replicas gone for a day are forgotten.
+		_, err := tx.Exec(ctx, `DELETE FROM replicas WHERE seen_at < $1`, r.Seen.Add(-24*time.Hour))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record replica %s: %w", r.Id, err)
 	}
-	// Replicas gone for a day are forgotten.
-	_, err = s.pool.Exec(ctx, `DELETE FROM replicas WHERE seen_at < $1`, r.Seen.Add(-24*time.Hour))
-	return err
+	return nil
 }
 
 // Replicas implements hearth.ReplicatedStore.

@@ -225,6 +225,13 @@ func TestReplicasAndShared(t *testing.T) {
 	if fmt.Sprint(ids) != "[r-b r-a]" || rs[0].AgentURL != "https://10.0.0.2:8443" {
 		t.Errorf("Replicas = %v (%+v), want [r-b r-a], the leader first", ids, rs)
 	}
+	// A new leader clears the flag of one that died leading.
+	if err := s.PutReplica(ctx, &hearth.Replica{Id: "r-a", URL: "http://127.0.0.1:1", Started: now.Add(-time.Minute), Seen: now, Leading: true}); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err = s.Replicas(ctx, 15*time.Second); err != nil || !rs[0].Leading || rs[0].Id != "r-a" || rs[1].Leading {
+		t.Errorf("after r-a leads: %+v, %v; want r-a alone leading", rs, err)
+	}
 	if err := s.CheckShared(ctx, "master.key", "d1"); err != nil {
 		t.Fatal(err)
 	}
