@@ -21,8 +21,8 @@ type cdsArchives struct {
 	// following, when set, says this replica does not lead: the leader
 	// builds archives, the others use them once they exist.
 	following func() bool
-	findJava func(context.Context) (spark.Java, error)
-	log      *slog.Logger
+	findJava  func(context.Context) (spark.Java, error)
+	log       *slog.Logger
 
 	builds sync.WaitGroup // builds under way: Run waits for them to stop
 
