@@ -80,6 +80,14 @@ func TestReplicas(t *testing.T) {
 	}
 	session := consoleLogin(t, leader)
 
+	// A server with another home (its own admin token and master key) is
+	// refused: it could not read the replicas' access keys.
+	stranger := &env{t: t, home: t.TempDir()}
+	if r := stranger.hearth("server", "--database", db, "--listen", freeAddr(t), "--gateway-listen", freeAddr(t), "--s3-listen", "none"); r.code == 0 ||
+		!strings.Contains(r.stderr, "admin.token differs from the one the other servers on this database use") {
+		t.Errorf("a server with another admin token: exit %d\n%s", r.code, r.stderr)
+	}
+
 	// The cluster through the leader, the steps through the follower.
 	id := decodeJSON[struct{ ClusterId string }](t, leader.ok("create-cluster", "--name", "replicated",
 		"--instance-type", "local.small", "--instance-count", "1", "--wait")).ClusterId
@@ -111,7 +119,20 @@ echo "$1 ended" >> `+marks+`
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// The CLI, given both URLs, reaches the survivor whichever is first.
+	// The killed replica, restarted, follows.
+	leader.startServer()
+	for {
+		rs := decodeJSON[struct{ Replicas []control.ReplicaView }](t, both.ok("replicas")).Replicas
+		if len(rs) == 2 && rs[0].URL == follower.endpoint && rs[0].Leading && !rs[1].Leading {
+			break
+		}
+		if time.Since(killed) > time.Minute {
+			t.Fatalf("the restarted replica did not join as a follower: %+v", rs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The CLI, given both URLs, reaches a replica whichever is first.
 	for i, name := range []string{"long", "next"} {
 		both.stepAwaitEnd(id, steps[i], hearth.StepCompleted, shellStepTimeout)
 		var want strings.Builder

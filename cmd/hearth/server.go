@@ -144,8 +144,17 @@ Amazon EMR's API (POST /, X-Amz-Target: ElasticMapReduce.*) for the aws CLI,
 boto3 and the AWS SDKs: aws emr ... --endpoint-url http://127.0.0.1:8440.
 GET /metrics serves Prometheus metrics to a bearer token from
 $HEARTH_HOME/metrics.token (or the admin token). The database is
-$HEARTH_HOME/hearth.db (SQLite), or PostgreSQL with --database postgres://... Clusters keep running when the server
-stops; a restarted server finds them again.
+$HEARTH_HOME/hearth.db (SQLite), or PostgreSQL with --database
+postgres://... Clusters keep running when the server stops; a restarted
+server finds them again.
+
+Servers on one PostgreSQL database are replicas of one control plane:
+each serves the API, the console and agents, and one at a time (the
+leader) runs the reconcile loops; when it dies another takes over within
+seconds. Give the CLI every replica's URL ($HEARTH_ENDPOINT=URL,URL).
+Replicas must share admin.token and master.key (a replica whose differ is
+refused), and local clusters need the replicas on one host. hearth
+replicas lists them.
 
 Every cluster's Spark UIs (master, workers, applications, History Server,
 JupyterLab) are served by the UI gateway on --gateway-listen, a separate
@@ -182,7 +191,7 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", o.listen, "address to serve on ($HEARTH_LISTEN)")
-	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user:password@host:5432/hearth) keeps it in PostgreSQL (one server per database: replicas are not supported yet, and a second server is refused); anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
+	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user:password@host:5432/hearth) keeps it in PostgreSQL, where several servers are replicas of one control plane (one leads; all serve); anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
 	f.Lookup("database").DefValue = "" // $HEARTH_DATABASE may hold a password: --help must not show it
 	f.StringVar(&o.gatewayListen, "gateway-listen", o.gatewayListen, "address the UI gateway (the clusters' Spark UIs and JupyterLab) serves on, a separate origin from the console; port 0 picks a free one ($HEARTH_GATEWAY_LISTEN; default: --listen's port + 1, or a free port if that is taken)")
 	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
