@@ -54,7 +54,7 @@ func replicaPair(t *testing.T) (a, b *Server) {
 		}
 		t.Cleanup(func() { st.Close() })
 		s := New(Config{Store: st, Provisioners: []hearth.Provisioner{inertProvisioner{}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			FindJava: func(context.Context) (spark.Java, error) { return spark.Java{Path: "/usr/bin/java", Major: 17}, nil },
+			FindJava:  func(context.Context) (spark.Java, error) { return spark.Java{Path: "/usr/bin/java", Major: 17}, nil },
 			ReplicaID: "r-" + name, URL: "http://" + name})
 		s.runtimes = newRuntimes(func(context.Context, string, io.Writer) (spark.Distribution, error) {
 			return spark.Distribution{Home: "/opt/spark", Version: spark.DefaultVersion}, nil
