@@ -116,6 +116,14 @@ type ReplicatedStore interface {
 	// ReadStepLog returns up to limit bytes of a stream from offset.
 	ReadStepLog(ctx context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error)
 
+	// AddMetrics stores a sample of a node's (or its cluster's) metrics
+	// and drops that series' samples taken before keepSince; Metrics
+	// returns a cluster's samples, its nodes' and its own, taken after
+	// since, oldest first; DeleteMetrics drops them all.
+	AddMetrics(ctx context.Context, m *MetricsSample, keepSince time.Time) error
+	Metrics(ctx context.Context, clusterID string, since time.Time) ([]*MetricsSample, error)
+	DeleteMetrics(ctx context.Context, clusterID string) error
+
 	// PutSession stores a console session (and forgets expired ones);
 	// Session returns a live one by key; DeleteSession ends one.
 	PutSession(ctx context.Context, s *Session) error
@@ -138,6 +146,26 @@ type Replica struct {
 	Started  time.Time `json:"Started"`
 	Seen     time.Time `json:"Seen"`
 	Leading  bool      `json:"Leading"`
+}
+
+// MetricsSample is one sample an agent reported: a node's figures (Node),
+// or its cluster's (Cluster, from the active master's report).
+type MetricsSample struct {
+	ClusterId string
+	NodeId    string // "" for the cluster's own figures
+	Node      *NodeMetrics
+	Cluster   *ClusterMetrics
+}
+
+// Time is when the sample was taken.
+func (m *MetricsSample) Time() time.Time {
+	if m.Node != nil {
+		return m.Node.Time
+	}
+	if m.Cluster != nil {
+		return m.Cluster.Time
+	}
+	return time.Time{}
 }
 
 // Session is a console login. Key is the SHA-256 of its cookie (hex): the

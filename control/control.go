@@ -150,6 +150,8 @@ func New(cfg Config) *Server {
 	if rs, ok := cfg.Store.(hearth.ReplicatedStore); ok {
 		s.replicas = newReplication(s, rs)
 		s.stepLogs = logTable{store: rs}
+		s.history.shared = rs
+		s.history.keep = metricsHistory * max(s.metricsInterval(), time.Second)
 	}
 	s.instruments = newInstruments(s)
 	install := func(context.Context, string, io.Writer) (spark.Distribution, error) {

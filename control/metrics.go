@@ -22,6 +22,10 @@ import (
 // an hour at the default 5 s interval.
 const metricsHistory = 720
 
+// gaugeMaxAge is how old a sample /metrics still shows: a series whose
+// agent stopped reporting leaves the scrape.
+const gaugeMaxAge = 2 * time.Minute
+
 // DefaultMetricsInterval is how often agents sample their nodes unless
 // Config.MetricsInterval says otherwise.
 const DefaultMetricsInterval = 5 * time.Second
@@ -49,31 +53,69 @@ func (r *ring[T]) all() []T {
 	return append(append([]T(nil), r.buf[r.next:]...), r.buf[:r.next]...)
 }
 
-func (r *ring[T]) last() (T, bool) {
-	var zero T
-	if r.buf == nil || (!r.full && r.next == 0) {
-		return zero, false
-	}
-	return r.buf[(r.next+len(r.buf)-1)%len(r.buf)], true
-}
-
-// history holds the samples.
+// history holds the samples: in this process, or in the store when
+// replicas share it (an agent reports to one replica, and every replica's
+// console, hearth top and /metrics show its samples).
 type history struct {
+	shared hearth.ReplicatedStore // nil: the rings
+	keep   time.Duration          // how long the store keeps a series
+
 	mu       sync.Mutex
 	nodes    map[string]*ring[hearth.NodeMetrics]    // by node id
 	clusters map[string]*ring[hearth.ClusterMetrics] // by cluster id
 }
 
-func (h *history) addNode(id string, m hearth.NodeMetrics) {
+func (h *history) add(ctx context.Context, m *hearth.MetricsSample) {
+	if h.shared != nil {
+		h.shared.AddMetrics(ctx, m, m.Time().Add(-h.keep)) // a lost sample is a gap in a chart
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	push(&h.nodes, id, m)
+	if m.Node != nil {
+		push(&h.nodes, m.NodeId, *m.Node)
+	} else {
+		push(&h.clusters, m.ClusterId, *m.Cluster)
+	}
 }
 
-func (h *history) addCluster(id string, m hearth.ClusterMetrics) {
+// series returns cluster clusterID's samples taken after since, oldest
+// first: the cluster's own, and those of nodes by node id.
+func (h *history) series(ctx context.Context, clusterID string, nodeIDs []string, since time.Time) ([]hearth.ClusterMetrics, map[string][]hearth.NodeMetrics, error) {
+	cluster, nodes := []hearth.ClusterMetrics{}, map[string][]hearth.NodeMetrics{}
+	if h.shared != nil {
+		ms, err := h.shared.Metrics(ctx, clusterID, since)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range ms {
+			if m.Node != nil {
+				nodes[m.NodeId] = append(nodes[m.NodeId], *m.Node)
+			} else if m.Cluster != nil {
+				cluster = append(cluster, *m.Cluster)
+			}
+		}
+		return cluster, nodes, nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	push(&h.clusters, id, m)
+	if r := h.clusters[clusterID]; r != nil {
+		for _, m := range r.all() {
+			if m.Time.After(since) {
+				cluster = append(cluster, m)
+			}
+		}
+	}
+	for _, id := range nodeIDs {
+		if r := h.nodes[id]; r != nil {
+			for _, m := range r.all() {
+				if m.Time.After(since) {
+					nodes[id] = append(nodes[id], m)
+				}
+			}
+		}
+	}
+	return cluster, nodes, nil
 }
 
 // push adds v to the ring of id in *rings, making either as needed.
@@ -89,8 +131,20 @@ func push[T any](rings *map[string]*ring[T], id string, v T) {
 	r.add(v)
 }
 
+func nodeIDs(nodes []*hearth.Node) []string {
+	ids := make([]string, len(nodes))
+	for i, n := range nodes {
+		ids[i] = n.Id
+	}
+	return ids
+}
+
 // forget drops the samples of an ended cluster and its nodes.
-func (h *history) forget(clusterID string, nodeIDs []string) {
+func (h *history) forget(ctx context.Context, clusterID string, nodeIDs []string) {
+	if h.shared != nil {
+		h.shared.DeleteMetrics(ctx, clusterID) // kept otherwise until the next sample of the series, which never comes
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.clusters, clusterID)
@@ -103,7 +157,7 @@ func (h *history) forget(clusterID string, nodeIDs []string) {
 // cluster's active master, the cluster's figures.
 func (s *Server) recordMetrics(ctx context.Context, n *hearth.Node, r hearth.Report) {
 	if r.Metrics != nil {
-		s.history.addNode(n.Id, *r.Metrics)
+		s.history.add(ctx, &hearth.MetricsSample{ClusterId: n.ClusterId, NodeId: n.Id, Node: r.Metrics})
 	}
 	o := r.Observed.Master
 	if r.Metrics == nil || o == nil || o.Status != "ALIVE" || n.Role != hearth.RoleMaster {
@@ -127,7 +181,7 @@ func (s *Server) recordMetrics(ctx context.Context, n *hearth.Node, r hearth.Rep
 			}
 		}
 	}
-	s.history.addCluster(n.ClusterId, m)
+	s.history.add(ctx, &hearth.MetricsSample{ClusterId: n.ClusterId, Cluster: &m})
 }
 
 // NodeSeries is one node's samples.
@@ -158,24 +212,15 @@ func (s *Server) ClusterMetrics(ctx context.Context, clusterID string, since tim
 	if err != nil {
 		return nil, err
 	}
-	v := &MetricsView{ClusterId: c.Id, Interval: s.metricsInterval().Seconds(), Cluster: []hearth.ClusterMetrics{}, Nodes: []NodeSeries{}}
-	s.history.mu.Lock()
-	defer s.history.mu.Unlock()
-	if r := s.history.clusters[c.Id]; r != nil {
-		for _, m := range r.all() {
-			if m.Time.After(since) {
-				v.Cluster = append(v.Cluster, m)
-			}
-		}
+	cluster, byNode, err := s.history.series(ctx, c.Id, nodeIDs(nodes), since)
+	if err != nil {
+		return nil, err
 	}
+	v := &MetricsView{ClusterId: c.Id, Interval: s.metricsInterval().Seconds(), Cluster: cluster, Nodes: []NodeSeries{}}
 	for _, n := range nodes {
-		ns := NodeSeries{NodeId: n.Id, Role: n.Role, Host: n.Host, State: n.State, Samples: []hearth.NodeMetrics{}}
-		if r := s.history.nodes[n.Id]; r != nil {
-			for _, m := range r.all() {
-				if m.Time.After(since) {
-					ns.Samples = append(ns.Samples, m)
-				}
-			}
+		ns := NodeSeries{NodeId: n.Id, Role: n.Role, Host: n.Host, State: n.State, Samples: byNode[n.Id]}
+		if ns.Samples == nil {
+			ns.Samples = []hearth.NodeMetrics{}
 		}
 		v.Nodes = append(v.Nodes, ns)
 	}
@@ -332,12 +377,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if err != nil {
 			continue
 		}
-		s.history.mu.Lock()
-		if r := s.history.clusters[cl.Id]; r != nil {
-			if m, ok := r.last(); ok {
-				for _, g := range clusterGauges {
-					ch <- prometheus.MustNewConstMetric(descCluster[g.name], prometheus.GaugeValue, g.value(m), cl.Id)
-				}
+		// The newest sample of each series, if one came lately.
+		cluster, byNode, err := s.history.series(ctx, cl.Id, nodeIDs(nodes), now.Add(-gaugeMaxAge))
+		if err != nil {
+			continue
+		}
+		if len(cluster) > 0 {
+			m := cluster[len(cluster)-1]
+			for _, g := range clusterGauges {
+				ch <- prometheus.MustNewConstMetric(descCluster[g.name], prometheus.GaugeValue, g.value(m), cl.Id)
 			}
 		}
 		for _, n := range nodes {
@@ -347,15 +395,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			if n.LastHeartbeat != nil {
 				ch <- prometheus.MustNewConstMetric(descHeartbeatAge, prometheus.GaugeValue, now.Sub(*n.LastHeartbeat).Seconds(), cl.Id, n.Id)
 			}
-			if r := s.history.nodes[n.Id]; r != nil {
-				if m, ok := r.last(); ok {
-					for _, g := range nodeGauges {
-						ch <- prometheus.MustNewConstMetric(descNode[g.name], prometheus.GaugeValue, g.value(m), cl.Id, n.Id, string(n.Role))
-					}
+			if ms := byNode[n.Id]; len(ms) > 0 {
+				for _, g := range nodeGauges {
+					ch <- prometheus.MustNewConstMetric(descNode[g.name], prometheus.GaugeValue, g.value(ms[len(ms)-1]), cl.Id, n.Id, string(n.Role))
 				}
 			}
 		}
-		s.history.mu.Unlock()
 	}
 	for st, k := range byState {
 		ch <- prometheus.MustNewConstMetric(descClusters, prometheus.GaugeValue, float64(k), string(st))

@@ -12,7 +12,7 @@ import (
 
 func TestRingKeepsTheNewest(t *testing.T) {
 	var r ring[int]
-	if _, ok := r.last(); ok || len(r.all()) != 0 {
+	if len(r.all()) != 0 {
 		t.Fatal("an empty ring has samples")
 	}
 	for i := range metricsHistory + 5 {
@@ -22,18 +22,28 @@ func TestRingKeepsTheNewest(t *testing.T) {
 	if len(all) != metricsHistory || all[0] != 5 || all[len(all)-1] != metricsHistory+4 {
 		t.Errorf("ring holds %d samples from %d to %d", len(all), all[0], all[len(all)-1])
 	}
-	if v, _ := r.last(); v != metricsHistory+4 {
-		t.Errorf("last = %d", v)
-	}
 }
 
 // TestReportsMakeMetrics: agents' samples become a node's series, the
 // active master's report the cluster's EMR-style figures, both served by
 // ClusterMetrics (with since) and as Prometheus gauges; a terminated
-// cluster's samples are dropped.
+// cluster's samples are dropped. With replicas, the samples agents report
+// to one replica are served by another.
 func TestReportsMakeMetrics(t *testing.T) {
+	t.Run("one server", func(t *testing.T) {
+		s, _ := inertServer(t)
+		testReportsMakeMetrics(t, s, s)
+	})
+	t.Run("replicas", func(t *testing.T) {
+		a, b := replicaPair(t)
+		testReportsMakeMetrics(t, a, b)
+	})
+}
+
+// testReportsMakeMetrics reports to s and reads from r.
+func testReportsMakeMetrics(t *testing.T, s, r *Server) {
 	ctx := context.Background()
-	s, st := inertServer(t)
+	st := s.store
 	c, err := s.CreateCluster(ctx, hearth.ClusterSpec{Provisioner: "inert", InstanceGroups: []hearth.InstanceGroupConfig{
 		{InstanceGroupType: hearth.RoleMaster, InstanceType: "local.small", InstanceCount: 1},
 		{InstanceGroupType: hearth.RoleCore, InstanceType: "local.small", InstanceCount: 1}}})
@@ -60,7 +70,7 @@ func TestReportsMakeMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	v, err := s.ClusterMetrics(ctx, c.Id, t0)
+	v, err := r.ClusterMetrics(ctx, c.Id, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,15 +87,15 @@ func TestReportsMakeMetrics(t *testing.T) {
 		t.Errorf("cluster figures %+v", m)
 	}
 	rec := httptest.NewRecorder()
-	s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	r.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	page := rec.Body.String()
 	for _, want := range []string{`hearth_cluster_apps_running{cluster="` + c.Id + `"} 1`, `hearth_node_cpu_percent{cluster="` + c.Id + `",node="` + core.Id + `",role="CORE"} 200`, `hearth_clusters{state="STARTING"} 1`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	s.history.forget(c.Id, []string{master.Id, core.Id})
-	if v, _ := s.ClusterMetrics(ctx, c.Id, time.Time{}); len(v.Cluster) != 0 || len(v.Nodes[0].Samples) != 0 {
+	s.history.forget(ctx, c.Id, []string{master.Id, core.Id})
+	if v, _ := r.ClusterMetrics(ctx, c.Id, time.Time{}); len(v.Cluster) != 0 || len(v.Nodes[0].Samples) != 0 {
 		t.Errorf("samples left after forget: %+v", v)
 	}
 }

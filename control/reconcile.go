@@ -542,7 +542,7 @@ func (s *Server) terminate(ctx context.Context, c *hearth.Cluster, nodes []*hear
 		for _, n := range nodes {
 			ids = append(ids, n.Id)
 		}
-		s.history.forget(c.Id, ids)
+		s.history.forget(ctx, c.Id, ids)
 		s.log.Info("cluster terminated", "cluster", c.Id, "reason", c.Status.StateChangeReason.Code)
 		s.changes.notify()
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -340,4 +341,59 @@ func (s *Store) TakeSessionFlash(ctx context.Context, key string) (string, error
 		return "", nil
 	}
 	return flash, err
+}
+
+// AddMetrics implements hearth.ReplicatedStore.
+func (s *Store) AddMetrics(ctx context.Context, m *hearth.MetricsSample, keepSince time.Time) error {
+	var doc any = m.Node
+	if m.Node == nil {
+		doc = m.Cluster
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO metrics (cluster_id, node_id, at, doc) VALUES ($1, $2, $3, $4)`, m.ClusterId, m.NodeId, m.Time(), b); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM metrics WHERE cluster_id = $1 AND node_id = $2 AND at < $3`, m.ClusterId, m.NodeId, keepSince)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record metrics of %s: %w", m.ClusterId, err)
+	}
+	return nil
+}
+
+// Metrics implements hearth.ReplicatedStore.
+func (s *Store) Metrics(ctx context.Context, clusterID string, since time.Time) ([]*hearth.MetricsSample, error) {
+	rows, err := s.pool.Query(ctx, `SELECT node_id, doc FROM metrics WHERE cluster_id = $1 AND at > $2 ORDER BY at, node_id`, clusterID, since)
+	if err != nil {
+		return nil, fmt.Errorf("read metrics of %s: %w", clusterID, err)
+	}
+	defer rows.Close()
+	var out []*hearth.MetricsSample
+	for rows.Next() {
+		m := &hearth.MetricsSample{ClusterId: clusterID}
+		var doc []byte
+		if err := rows.Scan(&m.NodeId, &doc); err != nil {
+			return nil, err
+		}
+		var into any = &m.Cluster
+		if m.NodeId != "" {
+			into = &m.Node
+		}
+		if err := json.Unmarshal(doc, into); err != nil {
+			return nil, fmt.Errorf("decode metrics of %s: %w", clusterID, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// DeleteMetrics implements hearth.ReplicatedStore.
+func (s *Store) DeleteMetrics(ctx context.Context, clusterID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM metrics WHERE cluster_id = $1`, clusterID)
+	return err
 }

@@ -242,3 +242,47 @@ func TestReplicasAndShared(t *testing.T) {
 		t.Errorf("another digest: %v, want ErrConflict", err)
 	}
 }
+
+// TestMetrics: samples of nodes and of their cluster come back in time
+// order; old ones are dropped per series, and a cluster's all at once.
+func TestMetrics(t *testing.T) {
+	s := open(t, database(t))
+	ctx := t.Context()
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	add := func(node string, at time.Time) {
+		t.Helper()
+		m := &hearth.MetricsSample{ClusterId: "j-1", NodeId: node}
+		if node == "" {
+			m.Cluster = &hearth.ClusterMetrics{Time: at, AliveWorkers: 2}
+		} else {
+			m.Node = &hearth.NodeMetrics{Time: at, HostCPUPercent: 50}
+		}
+		if err := s.AddMetrics(ctx, m, at.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("i-1", t0)
+	add("", t0.Add(time.Second))
+	add("i-1", t0.Add(2*time.Minute)) // drops i-1's first
+	add("i-2", t0.Add(3*time.Minute))
+	got, err := s.Metrics(ctx, "j-1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, m := range got {
+		seen = append(seen, fmt.Sprintf("%s@%s", m.NodeId, m.Time().Sub(t0)))
+	}
+	if fmt.Sprint(seen) != "[@1s i-1@2m0s i-2@3m0s]" || got[0].Cluster.AliveWorkers != 2 || got[1].Node.HostCPUPercent != 50 {
+		t.Errorf("Metrics = %v, want the cluster's, then i-1's newest, then i-2's", seen)
+	}
+	if got, _ := s.Metrics(ctx, "j-1", t0.Add(150*time.Second)); len(got) != 1 {
+		t.Errorf("Metrics since 2m30s: %d samples, want 1", len(got))
+	}
+	if err := s.DeleteMetrics(ctx, "j-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Metrics(ctx, "j-1", time.Time{}); len(got) != 0 {
+		t.Errorf("after DeleteMetrics: %d samples", len(got))
+	}
+}
