@@ -186,7 +186,11 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 			if o.heartbeatTimeout < 0 {
 				return invalid(hearth.Invalid("--heartbeat-timeout", o.heartbeatTimeout.String(), "must be positive, e.g. 30s"))
 			}
-			return runServer(cmd.Context(), o, newLogger(logLevel), nil)
+			log := newLogger(logLevel)
+			if cmd.Flags().Changed("database") && hasPassword(o.database) {
+				log.Warn("--database carries a password, which every user of this host can read in the process list: give it in $HEARTH_DATABASE, or without the password and keep that in ~/.pgpass (mode 0600)")
+			}
+			return runServer(cmd.Context(), o, log, nil)
 		},
 	}
 	f := cmd.Flags()
@@ -385,6 +389,16 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 		err = nil
 	}
 	return err
+}
+
+// hasPassword reports whether a database URL carries a password.
+func hasPassword(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	_, inUser := u.User.Password()
+	return inUser || u.Query().Has("password")
 }
 
 // checkShared refuses to serve as a replica whose admin token or master key

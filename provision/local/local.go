@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -108,7 +109,7 @@ func (p *Provisioner) Launch(ctx context.Context, n *hearth.Node, env map[string
 	defer logf.Close()
 	cmd := exec.Command(exe, "agent", "--node-id", n.Id, "--dir", dir)
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
+	cmd.Env = agentEnviron(os.Environ())
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -185,4 +186,14 @@ func memTotalMB() (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("/proc/meminfo: no MemTotal")
+}
+
+// agentEnviron is the server's environment without the control plane's
+// database settings: a node's steps and bootstrap actions inherit the
+// agent's environment, and must not find the database's URL or password.
+func agentEnviron(environ []string) []string {
+	return slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return name == "HEARTH_DATABASE" || name == "PGPASSWORD"
+	})
 }
