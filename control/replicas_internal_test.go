@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -17,33 +16,14 @@ import (
 	"github.com/hearthcluster/hearth/store/postgres"
 )
 
-var (
-	pgOnce sync.Once
-	pg     *pgtest.Server
-	pgErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if pg != nil {
-		if err := pg.Stop(); err != nil {
-			fmt.Println("stop the test PostgreSQL:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // replicaPair returns two control planes on one real PostgreSQL, with
 // their announcements flowing (publish and subscribe) but no reconcile
 // loop: a is marked leading, b follows. Their runtimes install at once.
 func replicaPair(t *testing.T) (a, b *Server) {
 	t.Helper()
-	pgOnce.Do(func() { pg, pgErr = pgtest.Start() })
-	if pgErr != nil {
-		t.Fatalf("start PostgreSQL: %v", pgErr)
-	}
-	url := pg.NewSchema(t)
+	url := pgtest.Shared(t).NewSchema(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -259,4 +260,36 @@ func processesIn(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// One server can serve every test of a binary, each in a schema of its
+// own: the first test to need it starts it (Shared), TestMain stops it
+// (Main).
+var (
+	sharedOnce sync.Once
+	shared     *Server
+	sharedErr  error
+)
+
+// Shared returns the test binary's server, starting it on first use.
+func Shared(t *testing.T) *Server {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = Start() })
+	if sharedErr != nil {
+		t.Fatalf("start a PostgreSQL server for the tests: %v", sharedErr)
+	}
+	return shared
+}
+
+// Main runs the tests and stops the shared server, if one started: call
+// it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		if err := shared.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stop the test PostgreSQL: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,34 +17,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// One server serves every test of the binary, each in a schema of its
-// own; the first test to need it starts it, TestMain stops it.
-var (
-	srvOnce sync.Once
-	srv     *pgtest.Server
-	srvErr  error
-)
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if srv != nil {
-		if err := srv.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "stop the test PostgreSQL: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// testServer returns the test binary's server, starting it on first use.
-func testServer(t *testing.T) *pgtest.Server {
-	t.Helper()
-	srvOnce.Do(func() { srv, srvErr = pgtest.Start() })
-	if srvErr != nil {
-		t.Fatalf("start a PostgreSQL server for the tests: %v", srvErr)
-	}
-	return srv
-}
+// testServer returns the test binary's PostgreSQL server.
+func testServer(t *testing.T) *pgtest.Server { return pgtest.Shared(t) }
 
 // database returns the URL of a new, empty database for a store.
 func database(t *testing.T) string {
