@@ -18,15 +18,21 @@ import (
 // this) are two control planes.
 
 // Leadership is a session advisory lock held by a connection of its own:
-// PostgreSQL releases it the moment that session ends, when its process
-// dies or the connection is lost. A watchdog pings the connection; a
-// leader that cannot reach the database gives up within leaderCheck +
-// leaderTimeout, before PostgreSQL notices the lost session (TCP keepalive
-// takes longer), so two leaders never act at once.
+// PostgreSQL releases it the moment that session ends. When the leader's
+// process dies, its kernel closes the connection and that is at once;
+// when its machine dies or the network parts, PostgreSQL's TCP keepalives
+// on the session (set below) notice within leaderKeepalive. A watchdog
+// pings the session: a leader that cannot reach the database gives up
+// within leaderCheck + leaderTimeout, before PostgreSQL frees the lock, so
+// two leaders never act at once.
 const (
 	leaderPoll    = time.Second // a follower tries for the lock this often
 	leaderCheck   = time.Second // the leader pings its session this often
 	leaderTimeout = 2 * time.Second
+	// The leader's session's keepalives: probes after 3 s of silence,
+	// 1 s apart, 3 unanswered end it: 6 s, longer than the 3 s the leader
+	// takes to give up.
+	leaderKeepalive = "SET tcp_keepalives_idle = 3; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3"
 )
 
 func (s *Store) key(kind, name string) string { return "hearth:" + s.schema + ":" + kind + ":" + name }
@@ -49,6 +55,14 @@ func (s *Store) Lead(ctx context.Context) (<-chan struct{}, error) {
 			c, err := s.connect(ctx)
 			if err != nil && ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if err == nil {
+				// Over a Unix socket there is no TCP to keep alive: the
+				// settings are accepted and do nothing.
+				if _, err := c.Exec(ctx, leaderKeepalive); err != nil {
+					c.Close(context.Background())
+					c = nil
+				}
 			}
 			conn = c // nil on error: tried again after the pause
 		}
