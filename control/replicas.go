@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,7 +198,7 @@ func (s *Server) serverURLs(ctx context.Context, hostBound bool) []string {
 		if hostBound {
 			u = r.URL
 		}
-		if u != "" {
+		if u != "" && !slices.Contains(out, u) { // a restarted replica is listed twice for a while
 			out = append(out, u)
 		}
 	}

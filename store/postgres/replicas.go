@@ -26,13 +26,15 @@ import (
 // within leaderCheck + leaderTimeout, before PostgreSQL frees the lock, so
 // two leaders never act at once.
 const (
-	leaderPoll    = time.Second // a follower tries for the lock this often
+	leaderRetry   = time.Second // a follower whose session failed opens another after this
 	leaderCheck   = time.Second // the leader pings its session this often
 	leaderTimeout = 2 * time.Second
-	// The leader's session's keepalives: probes after 3 s of silence,
-	// 1 s apart, 3 unanswered end it: 6 s, longer than the 3 s the leader
-	// takes to give up.
-	leaderKeepalive = "SET tcp_keepalives_idle = 3; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3"
+	// leaderSession sets up the session that waits for and holds the
+	// lock. Its keepalives: probes after 3 s of silence, 1 s apart, 3
+	// unanswered end it: 6 s, longer than the 3 s the leader takes to
+	// give up.
+	leaderSession = "SET tcp_keepalives_idle = 3; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3; " +
+		"SET statement_timeout = 0; SET lock_timeout = 0"
 )
 
 func (s *Store) key(kind, name string) string { return "hearth:" + s.schema + ":" + kind + ":" + name }
@@ -42,55 +44,39 @@ func (s *Store) connect(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 }
 
-// Lead implements hearth.ReplicatedStore.
+// Lead implements hearth.ReplicatedStore. A follower waits for the lock
+// inside PostgreSQL (pg_advisory_lock blocks until the leader's session
+// ends), so it leads the moment the lock is free.
 func (s *Store) Lead(ctx context.Context) (<-chan struct{}, error) {
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close(context.Background())
-		}
-	}()
 	for {
-		if conn == nil || conn.IsClosed() {
-			c, err := s.connect(ctx)
-			if err != nil && ctx.Err() != nil {
-				return nil, ctx.Err()
+		conn, err := s.connect(ctx)
+		if err == nil {
+			// Over a Unix socket there is no TCP to keep alive: those
+			// settings are accepted and do nothing. The wait must not
+			// time out, whatever the database's defaults.
+			_, err = conn.Exec(ctx, leaderSession)
+			if err == nil {
+				_, err = conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", s.key("leader", ""))
 			}
 			if err == nil {
-				// Over a Unix socket there is no TCP to keep alive: the
-				// settings are accepted and do nothing.
-				if _, err := c.Exec(ctx, leaderKeepalive); err != nil {
-					c.Close(context.Background())
-					c = nil
-				}
-			}
-			conn = c // nil on error: tried again after the pause
-		}
-		if conn != nil {
-			var ok bool
-			err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", s.key("leader", "")).Scan(&ok)
-			if err == nil && ok {
 				lost := make(chan struct{})
 				s.mu.Lock()
 				if s.closed {
 					s.mu.Unlock()
+					conn.Close(context.Background())
 					return nil, errors.New("store closed")
 				}
 				s.leader = lost
 				s.mu.Unlock()
 				go s.watchLeader(conn, lost)
-				conn = nil // the watchdog's now
 				return lost, nil
 			}
-			if err != nil {
-				conn.Close(context.Background())
-				conn = nil
-			}
+			conn.Close(context.Background())
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(leaderPoll):
+		case <-time.After(leaderRetry): // the database is unreachable, or was restarted
 		}
 	}
 }

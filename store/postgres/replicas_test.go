@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -61,6 +62,13 @@ func TestLead(t *testing.T) {
 	third := open(t, url)
 	if _, err := third.Lead(t.Context()); err != nil {
 		t.Fatalf("Lead after the leader's session ended: %v", err)
+	}
+
+	// A follower waiting for the lock stops waiting when its context ends.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := open(t, url).Lead(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Lead with a context that ended while another leads: %v; want the context's error", err)
 	}
 }
 
