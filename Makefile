@@ -59,6 +59,7 @@ bench: build
 	$(GO) run ./bench/ssh -hearth $(BIN)
 	$(GO) run ./bench/resilience -hearth $(BIN)
 	$(GO) run ./bench/metrics -hearth $(BIN)
+	$(GO) run ./bench/replicas -hearth $(BIN)
 
 # Rebuilds the Spark 3 UI filter jar (committed; needs a JDK and pyspark).
 ui-filter:
