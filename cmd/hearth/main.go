@@ -83,7 +83,7 @@ default. Exit codes: 0 ok, 1 error, 2 invalid input, 3 not found,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", envOr("HEARTH_HOME", defaultHome()), "Hearth's data directory ($HEARTH_HOME)")
-	root.PersistentFlags().StringVar(&g.endpoint, "endpoint", envOr("HEARTH_ENDPOINT", client.DefaultEndpoint), "control plane URL ($HEARTH_ENDPOINT)")
+	root.PersistentFlags().StringVar(&g.endpoint, "endpoint", envOr("HEARTH_ENDPOINT", client.DefaultEndpoint), "control plane URL, or the URLs of its replicas comma-separated (a call goes to the first that can be reached) ($HEARTH_ENDPOINT)")
 	root.PersistentFlags().StringVar(&g.token, "token", "", "admin credential (default: $HEARTH_TOKEN, else $HEARTH_HOME/admin.token)")
 	root.AddCommand(
 		newServerCmd(g), newAgentCmd(g),
