@@ -19,8 +19,8 @@ import (
 // Chaos trials: each takes something away in the middle of a job and checks
 // the job's exact answer.
 const (
-	workerJVMTrials  = 10
-	workerNodeTrials = 5
+	workerJVMTrials  = 6
+	workerNodeTrials = 4
 	chaosTasks       = 16 // per job: SUM 120
 )
 
