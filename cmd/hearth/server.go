@@ -299,6 +299,9 @@ func runServer(ctx context.Context, o serverOptions, log *slog.Logger, ready cha
 	if err != nil {
 		return err
 	}
+	if _, replicated := store.(hearth.ReplicatedStore); replicated && s3proc != nil {
+		log.Warn("this replica runs its own built-in S3 store: clusters it creates reach s3:// through it, and lose it if it stops; give every replica one store with --s3-endpoint, or run none with --s3-listen none")
+	}
 	agentLn, ca, err := listenAgents(o)
 	if err != nil {
 		return err
