@@ -125,7 +125,7 @@ func (r *replication) run(ctx context.Context) {
 			}
 		}
 	}()
-	r.s.log.Info("replica following: another replica leads until this one takes over", "replica", r.id)
+	r.s.log.Info("replica serving; it runs the reconcile loops once it holds the lead (one replica at a time does)", "replica", r.id)
 	for {
 		lost, err := r.store.Lead(ctx)
 		if err != nil {
