@@ -210,6 +210,16 @@ type LogChunk struct {
 	Data   []byte `json:"Data"`
 }
 
+// Unheld is what of a chunk's data (shipped at offset) a stream of size
+// bytes lacks: nil when the stream holds it all already, or when the
+// chunk starts past the stream's end (a gap: the agent resends from size).
+func Unheld(size, offset int64, data []byte) []byte {
+	if offset > size || offset+int64(len(data)) <= size {
+		return nil
+	}
+	return data[size-offset:]
+}
+
 // LogStreams are the per-step logs, as EMR names them.
 var LogStreams = []string{"controller", "stdout", "stderr"}
 

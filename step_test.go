@@ -42,3 +42,26 @@ func TestHadoopOnlyStepsRefused(t *testing.T) {
 		t.Errorf("a /usr/lib/spark/bin/spark-submit step: %v", err)
 	}
 }
+
+// TestUnheld: a resent chunk gives only the bytes past the stream's end;
+// one that leaves a gap, or holds nothing new, gives none.
+func TestUnheld(t *testing.T) {
+	for _, tc := range []struct {
+		size, offset int64
+		data, want   string
+		none         bool
+	}{
+		{size: 0, offset: 0, data: "abc", want: "abc"},
+		{size: 2, offset: 0, data: "abc", want: "c"},
+		{size: 3, offset: 3, data: "de", want: "de"},
+		{size: 3, offset: 0, data: "abc", none: true},
+		{size: 3, offset: 1, data: "b", none: true},
+		{size: 3, offset: 4, data: "x", none: true},
+		{size: 3, offset: 3, data: "", none: true},
+	} {
+		got := hearth.Unheld(tc.size, tc.offset, []byte(tc.data))
+		if (got == nil) != tc.none || string(got) != tc.want {
+			t.Errorf("Unheld(%d, %d, %q) = %q (nil %v), want %q (nil %v)", tc.size, tc.offset, tc.data, got, got == nil, tc.want, tc.none)
+		}
+	}
+}

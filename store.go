@@ -110,9 +110,9 @@ type ReplicatedStore interface {
 	CheckShared(ctx context.Context, name, digest string) error
 
 	// AppendStepLog stores data at offset of a step's log stream and
-	// returns the stream's size: bytes it holds already are skipped, and
-	// data past the end (a gap) is not stored.
-	AppendStepLog(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error)
+	// returns the stream's size, and whether it grew: bytes it holds
+	// already are skipped, and data past the end (a gap) is not stored.
+	AppendStepLog(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (size int64, grew bool, err error)
 	// ReadStepLog returns up to limit bytes of a stream from offset.
 	ReadStepLog(ctx context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error)
 

@@ -14,9 +14,9 @@ import (
 // server of its own, the store when replicas share it (an agent may ship
 // to one replica while a user follows the log on another).
 type stepLogs interface {
-	// append stores data at offset and returns the stream's size, as
-	// hearth.ReplicatedStore.AppendStepLog does.
-	append(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error)
+	// append stores data at offset and returns the stream's size and
+	// whether it grew, as hearth.ReplicatedStore.AppendStepLog does.
+	append(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (size int64, grew bool, err error)
 	// read returns up to limit bytes from offset.
 	read(ctx context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error)
 	// where names the stream for a step's FailureDetails.
@@ -30,32 +30,29 @@ func (l logFiles) where(clusterID, stepID, stream string) string {
 	return filepath.Join(l.dir, clusterID, "steps", stepID, stream)
 }
 
-func (l logFiles) append(_ context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error) {
+func (l logFiles) append(_ context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, bool, error) {
 	path := l.where(clusterID, stepID, stream)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	size := info.Size()
-	if offset > size {
-		return size, nil
+	rest := hearth.Unheld(size, offset, data)
+	if rest == nil {
+		return size, false, nil
 	}
-	data = data[min(size-offset, int64(len(data))):]
-	if len(data) > 0 {
-		if _, err := f.WriteAt(data, size); err != nil {
-			return size, err
-		}
-		size += int64(len(data))
+	if _, err := f.WriteAt(rest, size); err != nil {
+		return size, false, err
 	}
-	return size, nil
+	return size + int64(len(rest)), true, nil
 }
 
 func (l logFiles) read(_ context.Context, clusterID, stepID, stream string, offset, limit int64) ([]byte, error) {
@@ -77,7 +74,7 @@ func (l logTable) where(clusterID, stepID, stream string) string {
 	return "hearth logs --cluster-id " + clusterID + " --step-id " + stepID + " --log-type " + stream
 }
 
-func (l logTable) append(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error) {
+func (l logTable) append(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, bool, error) {
 	return l.store.AppendStepLog(ctx, clusterID, stepID, stream, offset, data)
 }
 

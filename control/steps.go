@@ -509,14 +509,11 @@ func (s *Server) AppendStepLog(ctx context.Context, n *hearth.Node, chunk hearth
 	if _, err := s.store.Step(ctx, n.ClusterId, chunk.StepId); err != nil {
 		return 0, err
 	}
-	size, err := s.stepLogs.append(ctx, n.ClusterId, chunk.StepId, chunk.Stream, chunk.Offset, chunk.Data)
-	if err != nil {
-		return size, err
-	}
-	if size > chunk.Offset {
+	size, grew, err := s.stepLogs.append(ctx, n.ClusterId, chunk.StepId, chunk.Stream, chunk.Offset, chunk.Data)
+	if grew {
 		s.logs.notify()
 	}
-	return size, nil
+	return size, err
 }
 
 // LogRead is a piece of a step's log.

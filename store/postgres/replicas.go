@@ -241,8 +241,9 @@ func (s *Store) CheckShared(ctx context.Context, name, digest string) error {
 // AppendStepLog implements hearth.ReplicatedStore. A transaction-scoped
 // advisory lock on the stream makes concurrent appends (an agent that
 // resends to another replica) take turns.
-func (s *Store) AppendStepLog(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, error) {
+func (s *Store) AppendStepLog(ctx context.Context, clusterID, stepID, stream string, offset int64, data []byte) (int64, bool, error) {
 	var size int64
+	var rest []byte
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", s.key("log", clusterID+"/"+stepID+"/"+stream)); err != nil {
 			return err
@@ -251,11 +252,7 @@ func (s *Store) AppendStepLog(ctx context.Context, clusterID, stepID, stream str
 			clusterID, stepID, stream).Scan(&size); err != nil {
 			return err
 		}
-		if offset > size {
-			return nil
-		}
-		rest := data[min(size-offset, int64(len(data))):]
-		if len(rest) == 0 {
+		if rest = hearth.Unheld(size, offset, data); rest == nil {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO step_logs (cluster_id, step_id, stream, at, data) VALUES ($1, $2, $3, $4, $5)`,
@@ -266,9 +263,9 @@ func (s *Store) AppendStepLog(ctx context.Context, clusterID, stepID, stream str
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("append to the %s log of step %s: %w", stream, stepID, err)
+		return 0, false, fmt.Errorf("append to the %s log of step %s: %w", stream, stepID, err)
 	}
-	return size, nil
+	return size, rest != nil, nil
 }
 
 // ReadStepLog implements hearth.ReplicatedStore.

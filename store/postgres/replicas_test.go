@@ -144,19 +144,21 @@ func TestLockCluster(t *testing.T) {
 func TestStepLogs(t *testing.T) {
 	s := open(t, database(t))
 	ctx := t.Context()
+	var held int64
 	appendLog := func(offset int64, data string, want int64) {
 		t.Helper()
-		size, err := s.AppendStepLog(ctx, "j-1", "s-1", "stdout", offset, []byte(data))
-		if err != nil || size != want {
-			t.Fatalf("AppendStepLog(%d, %q) = %d, %v; want %d", offset, data, size, err, want)
+		size, grew, err := s.AppendStepLog(ctx, "j-1", "s-1", "stdout", offset, []byte(data))
+		if err != nil || size != want || grew != (want > held) {
+			t.Fatalf("AppendStepLog(%d, %q) = %d, grew %v, %v; want %d", offset, data, size, grew, err, want)
 		}
+		held = size
 	}
 	appendLog(0, "hello ", 6)
 	appendLog(3, "lo world", 11) // resent in part
 	appendLog(20, "gap", 11)     // past the end: not stored
 	appendLog(11, "\n", 12)
 	appendLog(0, "hello", 12) // all held already
-	if _, err := s.AppendStepLog(ctx, "j-1", "s-1", "stderr", 0, []byte("other stream")); err != nil {
+	if _, _, err := s.AppendStepLog(ctx, "j-1", "s-1", "stderr", 0, []byte("other stream")); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
