@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hearthcluster/hearth"
+	"github.com/hearthcluster/hearth/api"
 	"github.com/hearthcluster/hearth/client"
 	"github.com/hearthcluster/hearth/control"
 	"github.com/hearthcluster/hearth/shorthand"
@@ -422,9 +423,7 @@ seconds. A server with a SQLite database has no replicas.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), struct {
-				Replicas []control.ReplicaView `json:"Replicas"`
-			}{rs})
+			return printJSON(cmd.OutOrStdout(), api.ReplicasResult{Replicas: rs})
 		},
 	}
 }

@@ -195,7 +195,7 @@ CLI and boto3. --s3-endpoint points clusters at another store instead.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", o.listen, "address to serve on ($HEARTH_LISTEN)")
-	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user:password@host:5432/hearth) keeps it in PostgreSQL, where several servers are replicas of one control plane (one leads; all serve); anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
+	f.StringVar(&o.database, "database", o.database, "the control plane's database: a postgres:// or postgresql:// URL (postgres://user@host:5432/hearth, the password in ~/.pgpass or in $HEARTH_DATABASE's URL, not on this command line) keeps it in PostgreSQL, where several servers are replicas of one control plane (one leads; all serve); anything else is the path of a SQLite file ($HEARTH_DATABASE; default: SQLite at $HEARTH_HOME/hearth.db)")
 	f.Lookup("database").DefValue = "" // $HEARTH_DATABASE may hold a password: --help must not show it
 	f.StringVar(&o.gatewayListen, "gateway-listen", o.gatewayListen, "address the UI gateway (the clusters' Spark UIs and JupyterLab) serves on, a separate origin from the console; port 0 picks a free one ($HEARTH_GATEWAY_LISTEN; default: --listen's port + 1, or a free port if that is taken)")
 	f.StringVar(&o.sparkHome, "spark-home", o.sparkHome, "use this Spark distribution ($SPARK_HOME)")
