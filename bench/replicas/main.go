@@ -119,7 +119,7 @@ func bench(c config) (code int) {
 	var closers []func() error // the backend being measured
 	rs := &replicated{bin: res.HearthBinary, home: filepath.Join(root, "failover", "home")}
 	defer func() {
-		if left := processesIn(pgData); pgData != "" && len(left) > 0 {
+		if left := pgtest.ProcessesIn(pgData); pgData != "" && len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "\n!!!!!!!! %s: PostgreSQL PROCESS(ES) %v LEFT BEHIND (working in %s)\n", name, left, pgData)
 			code = 3
 		}

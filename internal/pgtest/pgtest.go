@@ -231,7 +231,7 @@ func (s *Server) Stop() error {
 			}
 		}
 	}
-	if left := processesIn(filepath.Join(s.dir, "data")); len(left) > 0 {
+	if left := ProcessesIn(filepath.Join(s.dir, "data")); len(left) > 0 {
 		for _, pid := range left {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -243,11 +243,12 @@ func (s *Server) Stop() error {
 	return errors.Join(errs...)
 }
 
-// processesIn lists the processes working in dir. Every process of a
+// ProcessesIn lists the processes working in dir (or in dir after its
+// removal, which the kernel shows with " (deleted)"). Every process of a
 // PostgreSQL server works in its data directory, and its backends are
 // process group leaders of their own: this finds them where a process
 // group would not.
-func processesIn(dir string) []int {
+func ProcessesIn(dir string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -255,7 +256,7 @@ func processesIn(dir string) []int {
 		if err != nil {
 			continue
 		}
-		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err == nil && cwd == dir {
+		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err == nil && (cwd == dir || cwd == dir+" (deleted)") {
 			pids = append(pids, pid)
 		}
 	}

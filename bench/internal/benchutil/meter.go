@@ -79,16 +79,23 @@ func MachineCPU() float64 {
 func RSSMiB(procs []Leftover) float64 {
 	var kb float64
 	for _, p := range procs {
-		data, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid) + "/status")
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-				kb += v
-			}
-		}
+		kb += KBField("/proc/"+strconv.Itoa(p.Pid)+"/status", "VmRSS:")
 	}
 	return kb / 1024
+}
+
+// KBField reads the "<field> <n> kB" line of a /proc file (status,
+// smaps_rollup); 0 when the file or the line is missing.
+func KBField(path, field string) float64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return v
+		}
+	}
+	return 0
 }
